@@ -1,0 +1,15 @@
+/*
+ * cmd.h - the subcommands of build/evmon, one file each (cmd_*.c).
+ * Each takes argc/argv starting at the subcommand name and returns the
+ * process exit code. main.c only dispatches.
+ */
+#ifndef EVMON_CMD_H
+#define EVMON_CMD_H
+
+int cmd_agent(int argc, char **argv);
+int cmd_once(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * output.h - where points go: the interface every output implements.
+ *
+ * The agent hands each output the same batch; an output encodes it into
+ * its own bounded queue and sends from its own thread (Paho's for MQTT, a
+ * writer thread for HTTP), so a slow or dead store never delays polling
+ * and one failing output never holds back another (collectd's shared
+ * write queue does). Outputs know nothing of devices.
+ */
+#ifndef EVMON_OUTPUT_H
+#define EVMON_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config.h"
+#include "../point.h"
+
+typedef struct {
+    uint64_t points_in;      /* accepted by write() */
+    uint64_t points_sent;    /* acknowledged by the far end */
+    uint64_t points_dropped; /* given up (queue full, rejected by server) */
+    uint64_t points_queued;  /* waiting now */
+    uint64_t errors;         /* failed sends */
+} ev_output_stats;
+
+typedef struct ev_output ev_output;
+struct ev_output {
+    const char *name;
+    /* Queue the batch (copied). Never blocks. 0, or -1 if all dropped. */
+    int (*write)(ev_output *o, const ev_batch *b);
+    /* Send what is queued, waiting at most timeout_ms (used at shutdown
+     * and by `once`). 0 when everything was sent. */
+    int (*flush)(ev_output *o, unsigned timeout_ms);
+    void (*stats)(const ev_output *o, ev_output_stats *st);
+    void (*free)(ev_output *o);
+};
+
+/* NULL with a logged reason when the output cannot be set up. */
+ev_output *ev_influx_output_new(const ev_config *cfg);
+ev_output *ev_mqtt_output_new(const ev_config *cfg);
+
+#endif

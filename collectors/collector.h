@@ -1,0 +1,57 @@
+/*
+ * collector.h - the interface between the agent and a protocol collector.
+ *
+ * A collector owns the devices of one protocol (SNMP now, Modbus next).
+ * The agent calls poll() once per cycle; the collector starts every due
+ * device at once on the shared event loop and, as each device finishes
+ * (answer, error or timeout), hands its points to the sink. It never
+ * blocks and never waits for one device before asking the next.
+ * Collectors know nothing of outputs.
+ */
+#ifndef EVMON_COLLECTOR_H
+#define EVMON_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../agent/config.h"
+#include "../agent/loop.h"
+#include "../agent/point.h"
+#include "../agent/profile.h"
+
+/* Outcome of one device poll. */
+typedef enum {
+    EV_POLL_OK,       /* answered; points delivered */
+    EV_POLL_PARTIAL,  /* answered but some OIDs failed */
+    EV_POLL_TIMEOUT,  /* no answer within timeout x (retries+1) */
+    EV_POLL_ERROR,    /* auth failure, unreachable, protocol error */
+} ev_poll_status;
+
+typedef struct {
+    const ev_device_cfg *dev;
+    ev_poll_status status;
+    const char *error;      /* human text when status != OK, e.g.
+                               "SNMPv3 authentication failure (wrong password?)" */
+    uint64_t started_us, duration_us;
+    unsigned requests;      /* PDUs sent this poll */
+    const ev_batch *points; /* the device's points (empty on failure) */
+} ev_poll_result;
+
+typedef void (*ev_sink_fn)(void *ud, const ev_poll_result *r);
+
+typedef struct ev_collector ev_collector;
+
+/* SNMP collector (collectors/snmp.c). devices: those whose profile is an
+ * SNMP profile; the array must outlive the collector. */
+ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
+                                    const ev_device_cfg *const *devices, size_t ndevices,
+                                    ev_sink_fn sink, void *ud);
+/* Start a poll of every device not still busy from the last cycle. A
+ * device still busy is reported late (counted) and skipped this cycle.
+ * ts_ns stamps all points of this cycle. */
+void ev_collector_poll(ev_collector *c, int64_t ts_ns);
+/* Devices still in flight. */
+size_t ev_collector_busy(const ev_collector *c);
+void ev_collector_free(ev_collector *c);
+
+#endif

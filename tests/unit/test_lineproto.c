@@ -1,0 +1,160 @@
+/*
+ * test_lineproto.c - line protocol encoding: escaping of tricky names,
+ * number formats, timestamps, and points that must not be written.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/lineproto.h"
+
+typedef struct {
+    ev_batch *b;
+    ev_buf out;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->b = ev_batch_new();
+    ev_buf_init(&f->out);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    ev_batch_free(f->b);
+    ev_buf_free(&f->out);
+    free(f);
+    return 0;
+}
+
+static const char *encode_one(fx *f, ev_precision prec)
+{
+    ev_buf_reset(&f->out);
+    assert_int_equal(ev_lp_point(&f->out, &f->b->pts[f->b->n - 1], prec), 0);
+    return ev_buf_cstr(&f->out);
+}
+
+static void test_simple_point(void **state)
+{
+    fx *f = *state;
+    ev_point *p = ev_batch_add(f->b, "power", 1700000000123456789LL);
+    ev_point_tag(f->b, p, "site", "cambrai");
+    ev_point_tag(f->b, p, "device", "pdu-1");
+    ev_point_tag(f->b, p, "phase", "total");
+    ev_point_float(f->b, p, "active_power_w", 1140);
+    ev_point_float(f->b, p, "power_factor", 0.96);
+    assert_string_equal(encode_one(f, EV_PREC_NS),
+                        "power,device=pdu-1,phase=total,site=cambrai active_power_w=1140,power_factor=0.96 "
+                        "1700000000123456789\n");
+    assert_string_equal(encode_one(f, EV_PREC_S),
+                        "power,device=pdu-1,phase=total,site=cambrai active_power_w=1140,power_factor=0.96 "
+                        "1700000000\n");
+}
+
+static void test_escaping(void **state)
+{
+    fx *f = *state;
+    ev_point *p = ev_batch_add(f->b, "my meas,x=y", 1);
+    ev_point_tag(f->b, p, "tag key,=", "val ue,=x");
+    ev_point_str(f->b, p, "field key=1,", "say \"hi\" \\ back, a=b");
+    assert_string_equal(encode_one(f, EV_PREC_NS),
+                        "my\\ meas\\,x=y,tag\\ key\\,\\==val\\ ue\\,\\=x "
+                        "field\\ key\\=1\\,=\"say \\\"hi\\\" \\\\ back, a=b\" 1\n");
+}
+
+static void test_newlines_never_split_a_line(void **state)
+{
+    fx *f = *state;
+    ev_point *p = ev_batch_add(f->b, "m\nx", 5);
+    ev_point_tag(f->b, p, "t", "a\nb");
+    ev_point_str(f->b, p, "s", "line1\nline2");
+    const char *s = encode_one(f, EV_PREC_NS);
+    assert_string_equal(s, "m\\ x,t=a\\ b s=\"line1 line2\" 5\n");
+    assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
+}
+
+static void test_number_types(void **state)
+{
+    fx *f = *state;
+    ev_point *p = ev_batch_add(f->b, "m", 0);
+    ev_point_int(f->b, p, "i", -42);
+    ev_point_uint(f->b, p, "u", 18446744073709551615ULL);
+    ev_point_bool(f->b, p, "b", true);
+    ev_point_float(f->b, p, "third", 1.0 / 3.0);
+    ev_point_float(f->b, p, "big", 3512800.0);
+    ev_point_float(f->b, p, "neg", -0.1);
+    /* no timestamp: the server's time is used */
+    assert_string_equal(encode_one(f, EV_PREC_NS),
+                        "m i=-42i,u=18446744073709551615u,b=true,third=0.3333333333333333,big=3512800,neg=-0.1\n");
+}
+
+static void test_float_round_trip(void **state)
+{
+    fx *f = *state;
+    const double vals[] = {0.1, 0.96, 207.9, 1e-9, 123456789.125, 5047296, 1.0 / 3.0, -1e300};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        ev_batch_clear(f->b);
+        ev_point *p = ev_batch_add(f->b, "m", 0);
+        ev_point_float(f->b, p, "v", vals[i]);
+        const char *s = encode_one(f, EV_PREC_NS);
+        assert_true(strtod(s + strlen("m v="), NULL) == vals[i]);
+    }
+    ev_batch_clear(f->b);
+    ev_point *p = ev_batch_add(f->b, "m", 0);
+    ev_point_float(f->b, p, "v", 0.96);
+    assert_string_equal(encode_one(f, EV_PREC_NS), "m v=0.96\n");
+}
+
+static void test_non_finite_skipped(void **state)
+{
+    fx *f = *state;
+    ev_point *p = ev_batch_add(f->b, "m", 7);
+    ev_point_float(f->b, p, "nan", NAN);
+    ev_point_float(f->b, p, "ok", 2.5);
+    ev_point_float(f->b, p, "inf", INFINITY);
+    assert_string_equal(encode_one(f, EV_PREC_NS), "m ok=2.5 7\n");
+
+    p = ev_batch_add(f->b, "m", 7);
+    ev_point_float(f->b, p, "nan", NAN);
+    ev_buf_reset(&f->out);
+    assert_int_equal(ev_lp_point(&f->out, p, EV_PREC_NS), -1);
+    assert_int_equal(f->out.len, 0);
+}
+
+static void test_batch_and_empty_tags(void **state)
+{
+    fx *f = *state;
+    ev_point *p = ev_batch_add(f->b, "a", 1);
+    ev_point_tag(f->b, p, "rack", ""); /* empty tags are dropped */
+    ev_point_tag(f->b, p, "row", NULL);
+    ev_point_float(f->b, p, "x", 1);
+    p = ev_batch_add(f->b, "b", 2); /* no fields: not written */
+    p = ev_batch_add(f->b, "c", 3);
+    ev_point_float(f->b, p, "y", 2);
+    ev_buf_reset(&f->out);
+    assert_int_equal(ev_lp_batch(&f->out, f->b, EV_PREC_NS), 2);
+    assert_string_equal(ev_buf_cstr(&f->out), "a x=1 1\nc y=2 3\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_simple_point, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newlines_never_split_a_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_number_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_float_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_finite_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_and_empty_tags, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("lineproto", tests, NULL, NULL);
+}
