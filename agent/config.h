@@ -87,6 +87,9 @@ typedef struct {
 
 /* Load and validate. Returns NULL and fills diag on any error. */
 ev_config *ev_config_load(const char *path, ev_diag *diag);
+/* The same, but profiles come from profiles_dir (a --profiles option)
+ * whatever the file says, when profiles_dir is not NULL. */
+ev_config *ev_config_load_with_profiles(const char *path, const char *profiles_dir, ev_diag *diag);
 void ev_config_free(ev_config *c);
 
 /* Parse "10s", "500ms", "5m", "1h", "2" (seconds). -1 on error. */
