@@ -59,13 +59,13 @@ unit: $(UNITBIN)
 	@tests/unit/run.sh $(UNITBIN)
 
 asan:
-	$(MAKE) O=build/asan SAN=1 unit
+	$(MAKE) O=$(O)/asan SAN=1 unit
 
 valgrind: $(UNITBIN)
 	@tests/unit/run.sh --valgrind $(UNITBIN)
 
 integration: all
-	@tests/integration/run.sh
+	@EVMON=$(O)/evmon tests/integration/run.sh
 
 check: deps
 	$(MAKE) all

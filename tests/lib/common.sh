@@ -9,8 +9,8 @@
 # on this file.
 #
 # Environment: KEEP=1 keeps $T after a passing run (it is always kept after a
-# failing one). A caller may set T before sourcing to use a fixed directory
-# (scripts/demo.sh uses build/demo); such a directory is never removed.
+# failing one). A script may set EV_T_DIR before sourcing to use a fixed
+# directory as $T (scripts/demo.sh uses build/demo); that one is never removed.
 
 set -u -o pipefail
 
@@ -21,23 +21,30 @@ EV_PY=/usr/bin/python3
 EV_PASS=0
 EV_FAIL=0
 EV_FINISHED=0
+EV_SUMMARY=1        # 0 after no_summary: not a test, no "N passed" lines
 EV_PIDS=()          # spawned pids (each leads its own process group)
 EV_AT_EXIT=()       # extra cleanup commands (at_exit), run before the kills
 SPAWNED_PID=
 
-if [ -n "${T:-}" ]; then
+if [ -n "${EV_T_DIR:-}" ]; then
     EV_T_OWNED=0
+    T=$EV_T_DIR
     mkdir -p "$T"
 else
     EV_T_OWNED=1
     T=$(mktemp -d "${TMPDIR:-/tmp}/evmon-$(basename "$0" .sh).XXXXXX")
 fi
 T=$(cd "$T" && pwd)
+# Readable by the servers that drop root (snmpsim runs as nobody, mosquitto
+# as mosquitto): mktemp makes it 0700.
+chmod 755 "$T"
 export T
 
-# ---- output helpers -------------------------------------------------------
+# no_summary: for a script that uses the harness but is not a test
+# (scripts/demo.sh): no "N passed, N failed" line, no failure counted at exit.
+no_summary() { EV_SUMMARY=0; }
 
-ev_say() { printf '%s\n' "$*"; }
+# ---- output helpers -------------------------------------------------------
 
 # Tail every log in $T, for a failure's context.
 ev_dump_logs() {
@@ -72,35 +79,43 @@ ev_status() {
 # processes are stopped). For state that is not a process, e.g. a file to restore.
 at_exit() { EV_AT_EXIT+=("$(printf '%q ' "$@")"); }
 
-# Stop one spawned process group: TERM, up to 3 s for it to go, then KILL.
+# Stop one spawned process group: TERM, up to SECS (3) for it to go, then KILL.
 ev_stop_pid() {
-    local pid=$1 i
+    local pid=$1 secs=${2:-3} i
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < 60; i++)); do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < secs * 20; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
-    kill -KILL -- "-$pid" 2>/dev/null
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
     return 0
 }
 
-# stop_spawned PID: stop one process started with spawn now (the exit trap
-# would do it anyway). Returns once it is gone.
-stop_spawned() { ev_stop_pid "$1"; }
+# stop_spawned PID [SECS]: stop one process started with spawn now (the exit
+# trap would do it anyway): SIGTERM to its group, SIGKILL after SECS (default
+# 3). Returns once it is gone.
+stop_spawned() {
+    local p kept=()
+    ev_stop_pid "$1" "${2:-3}"
+    for p in "${EV_PIDS[@]}"; do
+        [ "$p" = "$1" ] || kept+=("$p")
+    done
+    EV_PIDS=("${kept[@]}")
+}
 
 ev_on_exit() {
     local status=$? i
     trap - EXIT INT TERM
+    set +e
     for ((i = ${#EV_AT_EXIT[@]} - 1; i >= 0; i--)); do
         eval "${EV_AT_EXIT[i]}" || true
     done
     for ((i = ${#EV_PIDS[@]} - 1; i >= 0; i--)); do
         ev_stop_pid "${EV_PIDS[i]}"
     done
-    if [ "$EV_FINISHED" = 0 ]; then
+    if [ "$EV_FINISHED" = 0 ] && [ "$EV_SUMMARY" = 1 ]; then
         # The script ended without `finish` (an error, a signal, a failed
         # wait_until): count that as a failure so no runner mistakes it for a pass.
         ev_fail "$(basename "$0") ended early (exit status $status)"
@@ -125,12 +140,15 @@ trap 'exit 143' TERM
 # spawn NAME CMD ARGS...: start CMD in the background in its own process
 # group, stdout and stderr to $T/NAME.log; sets SPAWNED_PID (the pid of CMD
 # itself, so `kill -9 $SPAWNED_PID` hits the program, not a wrapper).
+# When EV_PIDS_FILE is set (tests/integration/run.sh sets it) the pid is also
+# appended there, so the runner can stop what a killed script left behind.
 spawn() {
     local name=$1
     shift
     setsid "$@" >"$T/$name.log" 2>&1 </dev/null &
     SPAWNED_PID=$!
     EV_PIDS+=("$SPAWNED_PID")
+    [ -z "${EV_PIDS_FILE:-}" ] || echo "$SPAWNED_PID" >>"$EV_PIDS_FILE"
 }
 
 # ---- ports --------------------------------------------------------------------
@@ -195,7 +213,7 @@ wait_until() {
             fi
             ev_dump_logs
             EV_FINISHED=1
-            printf '%d passed, %d failed\n' "$EV_PASS" "$EV_FAIL"
+            [ "$EV_SUMMARY" = 0 ] || printf '%d passed, %d failed\n' "$EV_PASS" "$EV_FAIL"
             exit 1
         fi
         sleep 0.05
@@ -238,6 +256,24 @@ assert_contains() {
     else
         ev_fail "$1"
         printf '    looked for: %s\n    in:         %s\n' "$3" "$(printf '%s' "$2" | head -c 1500)"
+        ev_status 1
+    fi
+}
+
+# assert_near DESCRIPTION EXPECTED ACTUAL [TOLERANCE]: numbers equal within
+# TOLERANCE (default 1e-6 relative to EXPECTED, or absolute when EXPECTED is 0),
+# so 3512800 matches 3512800.0000000005 as scaled device values come out.
+assert_near() {
+    local tol=${4:-}
+    if awk -v e="$2" -v a="$3" -v t="$tol" 'BEGIN {
+            if (a !~ /^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/) exit 1
+            if (t == "") t = (e == 0) ? 1e-6 : 1e-6 * (e < 0 ? -e : e)
+            d = a - e; if (d < 0) d = -d
+            exit !(d <= t) }'; then
+        ev_pass "$1"
+    else
+        ev_fail "$1"
+        printf '    expected: %s (within %s)\n    actual:   %s\n' "$2" "${tol:-1e-6 relative}" "$3"
         ev_status 1
     fi
 }
