@@ -1,0 +1,603 @@
+/*
+ * snmp.c - the SNMP collector (collector.h, snmp.h).
+ *
+ * Every device has its own Net-SNMP single session (snmp_session.c) whose
+ * UDP socket is watched by the shared event loop, and, while a request is
+ * in flight, exactly one timer. ev_collector_poll() starts every idle
+ * device at once; from then on each device moves by itself:
+ *
+ *   [SNMPv3 without engine ID: discovery Report -> localise keys]
+ *   -> GETs of the scalars -> GETBULKs of the columns (snmp_walk.c)
+ *   -> ev_profile_eval() into the device's batch -> sink.
+ *
+ * A readable socket is handed to snmp_sess_read2() for that session only
+ * (a large fd set with just that fd), and a timer to snmp_sess_timeout()
+ * for that session only, so the cost of a packet or a timeout does not
+ * depend on how many devices there are, and a silent device costs its
+ * timer and nothing else. Net-SNMP does the retries and calls back; the
+ * callback only records what happened, and the device acts on it once
+ * the library has returned (so no request is sent from inside the
+ * library).
+ *
+ * Rowsets, batches and walk state are allocated once per device and
+ * reused every cycle. A device's error is logged when it changes, not on
+ * every cycle.
+ */
+#include "collectors/snmp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "agent/log.h"
+#include "collectors/snmp_int.h"
+
+typedef enum { D_IDLE, D_DISCOVER, D_WALK } dev_phase;
+
+/* What the library reported for the request in flight. */
+typedef enum { GOT_NOTHING, GOT_ANSWER, GOT_DISCOVERED, GOT_TIMEOUT, GOT_ERROR } dev_got;
+
+typedef struct {
+    ev_collector *c;
+    const ev_device_cfg *cfg;
+    void *sess;       /* Net-SNMP single session, NULL until opened */
+    int fd;
+    ev_snmp_walk walk;
+    ev_rowset *rs;
+    ev_batch *batch;
+    ev_tagset base;
+
+    dev_phase phase;
+    dev_got got;
+    int report;         /* SNMPERR_* of an error Report */
+    unsigned resp_vbs;  /* varbinds in the last message received */
+    uint64_t timer, deadline_us;
+    uint64_t started_us, sent_us;
+    unsigned requests, tries;
+    unsigned answers;   /* requests answered this poll */
+    bool v3_answered;   /* an authenticated answer since the engine was found */
+    bool rediscovered;  /* engine ID looked up again this poll */
+    int64_t ts_ns;
+    char err[320];
+
+    bool polled_before; /* for logging state changes */
+    ev_poll_status last_status;
+    char last_err[320];
+} snmp_dev;
+
+struct ev_collector {
+    ev_loop *loop;
+    const ev_config *cfg;
+    snmp_dev *devs;
+    size_t ndevs, busy;
+    ev_sink_fn sink;
+    void *ud;
+    ev_snmp_observer obs;
+    ev_snmp_stats stats;
+    ev_snmp_keys *keys;
+    netsnmp_large_fd_set fdset; /* only ever holds the fd being read */
+    bool closing;
+};
+
+static void send_next(snmp_dev *d);
+
+/* ---- results ---- */
+
+/* Did this poll read at least one real value (not an exception)? */
+static bool have_values(const snmp_dev *d)
+{
+    for (size_t i = 0; i < d->rs->ncols; i++)
+        for (size_t r = 0; r < d->rs->cols[i].nrows; r++)
+            if (d->rs->cols[i].rows[r].v.type != EV_V_NONE)
+                return true;
+    return false;
+}
+
+static void log_change(snmp_dev *d, ev_poll_status st)
+{
+    const char *err = st == EV_POLL_OK ? "" : d->err;
+    bool changed = d->polled_before ? st != d->last_status || strcmp(err, d->last_err)
+                                    : st != EV_POLL_OK;
+    if (changed) {
+        if (st == EV_POLL_OK)
+            ev_notice("snmp: device '%s' (%s) answers again", d->cfg->name, d->cfg->address);
+        else
+            ev_warn("snmp: device '%s' (%s): %s", d->cfg->name, d->cfg->address, err);
+    }
+    d->polled_before = true;
+    d->last_status = st;
+    snprintf(d->last_err, sizeof d->last_err, "%s", err);
+}
+
+static void finish(snmp_dev *d, ev_poll_status st)
+{
+    ev_collector *c = d->c;
+    if (d->timer) {
+        ev_loop_cancel(c->loop, d->timer);
+        d->timer = 0;
+    }
+    if ((st == EV_POLL_OK || st == EV_POLL_PARTIAL) && d->cfg->profile)
+        ev_profile_eval(d->cfg->profile, d->rs, &d->base, d->ts_ns, d->batch, c->obs.trace,
+                        c->obs.ud);
+    if (st == EV_POLL_OK)
+        d->err[0] = 0;
+    d->phase = D_IDLE;
+    c->busy--;
+    switch (st) {
+    case EV_POLL_OK: c->stats.ok++; break;
+    case EV_POLL_PARTIAL: c->stats.partial++; break;
+    case EV_POLL_TIMEOUT: c->stats.timeouts++; break;
+    case EV_POLL_ERROR: c->stats.errors++; break;
+    }
+    log_change(d, st);
+    uint64_t now = ev_now_us();
+    ev_poll_result r = {
+        .dev = d->cfg,
+        .status = st,
+        .error = st == EV_POLL_OK ? NULL : d->err,
+        .started_us = d->started_us,
+        .duration_us = now - d->started_us,
+        .requests = d->requests,
+        .points = d->batch,
+    };
+    c->sink(c->ud, &r);
+}
+
+/* A request ended with no usable answer: keep what earlier requests read. */
+static void fail(snmp_dev *d, ev_poll_status st)
+{
+    finish(d, have_values(d) ? EV_POLL_PARTIAL : st);
+}
+
+/* ---- requests ---- */
+
+static void note_request(snmp_dev *d, const char *outcome, unsigned vbs_in)
+{
+    const ev_snmp_observer *o = &d->c->obs;
+    if (!o->request)
+        return;
+    bool disc = d->phase == D_DISCOVER;
+    ev_snmp_request_info r = {
+        .kind = disc ? "discovery" : d->walk.req_kind,
+        .varbinds_out = disc ? 0 : (unsigned)d->walk.nreq,
+        .varbinds_in = vbs_in,
+        .max_repetitions = disc ? 0 : d->walk.req_reps,
+        .tries = d->tries,
+        .rtt_us = ev_now_us() - d->sent_us,
+        .outcome = outcome,
+    };
+    o->request(o->ud, d->cfg, &r);
+}
+
+static void on_timer(ev_loop *l, uint64_t id, void *ud);
+static int on_snmp(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu, void *magic);
+
+/* Keep one timer at the in-flight request's deadline (moved by resends). */
+static void arm_timer(snmp_dev *d)
+{
+    uint64_t deadline = d->sent_us + (uint64_t)d->cfg->snmp.timeout_ms * 1000u + 1000u;
+    if (d->timer && deadline == d->deadline_us)
+        return;
+    if (d->timer)
+        ev_loop_cancel(d->c->loop, d->timer);
+    uint64_t now = ev_now_us();
+    uint64_t ms = deadline > now ? (deadline - now + 999) / 1000 : 1;
+    d->timer = ev_loop_after(d->c->loop, ms, on_timer, d);
+    d->deadline_us = deadline;
+}
+
+static void send_pdu(snmp_dev *d, netsnmp_pdu *pdu, const char *kind)
+{
+    if (!pdu) {
+        snprintf(d->err, sizeof d->err, "out of memory building a %s request", kind);
+        fail(d, EV_POLL_ERROR);
+        return;
+    }
+    d->got = GOT_NOTHING;
+    if (!snmp_sess_async_send(d->sess, pdu, on_snmp, d)) {
+        char msg[200];
+        ev_snmp_sess_errtext(d->sess, msg, sizeof msg);
+        snmp_free_pdu(pdu);
+        snprintf(d->err, sizeof d->err, "cannot send %s: %s", kind, msg);
+        fail(d, EV_POLL_ERROR);
+        return;
+    }
+    d->requests++;
+    d->c->stats.requests++;
+    d->tries = 1;
+    d->sent_us = ev_now_us();
+    arm_timer(d);
+}
+
+static void send_next(snmp_dev *d)
+{
+    netsnmp_pdu *pdu = ev_snmp_walk_next(&d->walk);
+    if (pdu) {
+        send_pdu(d, pdu, d->walk.req_kind);
+        return;
+    }
+    if (d->walk.nerrors == 0) {
+        finish(d, EV_POLL_OK);
+        return;
+    }
+    if (d->walk.nerrors > 1)
+        snprintf(d->err, sizeof d->err, "%s (and %u more problems)", d->walk.err,
+                 d->walk.nerrors - 1);
+    else
+        snprintf(d->err, sizeof d->err, "%s", d->walk.err);
+    finish(d, have_values(d) ? EV_POLL_PARTIAL : EV_POLL_ERROR);
+}
+
+static void timeout_text(snmp_dev *d)
+{
+    const ev_snmp_cfg *s = &d->cfg->snmp;
+    int n = s->retries ? snprintf(d->err, sizeof d->err, "timeout after %u tries (%u ms each)",
+                                  s->retries + 1, s->timeout_ms)
+                       : snprintf(d->err, sizeof d->err, "timeout after 1 try (%u ms)", s->timeout_ms);
+    if (n < 0 || (size_t)n >= sizeof d->err)
+        return;
+    char *p = d->err + n;
+    size_t left = sizeof d->err - (size_t)n;
+    if (d->phase == D_DISCOVER)
+        snprintf(p, left, " during SNMPv3 engine ID discovery");
+    else if (s->version == EV_SNMP_V3 && s->level == EV_SEC_AUTHPRIV && !d->v3_answered)
+        /* With AES a wrong privacy key decrypts to garbage the agent drops
+         * without a Report: silence after a good discovery is the sign. */
+        snprintf(p, left, " on %s: the device answered SNMPv3 discovery but not the encrypted "
+                          "request (wrong priv password or priv protocol?)", d->walk.req_kind);
+    else if (d->answers > 0)
+        snprintf(p, left, " on %s, after %u answered requests", d->walk.req_kind, d->answers);
+}
+
+/* Act on what the library reported, once it has returned. */
+static void step(snmp_dev *d)
+{
+    dev_got got = d->got;
+    d->got = GOT_NOTHING;
+    switch (got) {
+    case GOT_NOTHING: /* still waiting (a resend may have moved the deadline) */
+        arm_timer(d);
+        return;
+    case GOT_DISCOVERED:
+        note_request(d, "ok (engine ID)", d->resp_vbs);
+        if (ev_snmp_localize(d->sess, d->cfg->name, d->err, sizeof d->err) < 0) {
+            ev_snmp_forget_engine(d->sess);
+            finish(d, EV_POLL_ERROR);
+            return;
+        }
+        d->phase = D_WALK;
+        d->v3_answered = false;
+        send_next(d);
+        return;
+    case GOT_ANSWER:
+        note_request(d, d->walk.outcome, d->resp_vbs);
+        send_next(d);
+        return;
+    case GOT_TIMEOUT:
+        note_request(d, "timeout", 0);
+        timeout_text(d);
+        /* A device replaced or reset at this address has a new engine ID,
+         * and its Reports about the old one name a user we only know for
+         * the old engine, so Net-SNMP drops them: to us it is silence. Look
+         * the engine up again next poll (one more round trip, once). */
+        if (d->phase == D_WALK && d->cfg->snmp.version == EV_SNMP_V3)
+            ev_snmp_forget_engine(d->sess);
+        fail(d, EV_POLL_TIMEOUT);
+        return;
+    case GOT_ERROR:
+        note_request(d, "error", d->resp_vbs);
+        if (d->report == SNMPERR_UNKNOWN_ENG_ID || d->report == SNMPERR_NOT_IN_TIME_WINDOW) {
+            ev_snmp_forget_engine(d->sess);
+            if (d->phase == D_WALK && !d->rediscovered) {
+                /* A new engine at this address (device replaced or reset):
+                 * find it again now rather than fail this poll. */
+                d->rediscovered = true;
+                d->phase = D_DISCOVER;
+                d->err[0] = 0;
+                send_pdu(d, ev_snmp_discovery_pdu(), "SNMPv3 discovery");
+                return;
+            }
+        }
+        fail(d, EV_POLL_ERROR);
+        return;
+    }
+}
+
+/* ---- Net-SNMP callback: record only ---- */
+
+static void on_report(snmp_dev *d, netsnmp_pdu *pdu)
+{
+    int type = snmpv3_get_report_type(pdu);
+    if (type == SNMPERR_NOT_IN_TIME_WINDOW)
+        return; /* the library resends with the agent's time, or gives up (SEC_ERROR) */
+    if (d->phase == D_DISCOVER && type == SNMPERR_UNKNOWN_ENG_ID) {
+        d->got = GOT_DISCOVERED; /* the library stores the engine ID after this */
+        return;
+    }
+    d->got = GOT_ERROR;
+    d->report = type;
+    ev_snmp_report_text(type, d->cfg, d->err, sizeof d->err);
+}
+
+static int on_snmp(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu, void *magic)
+{
+    snmp_dev *d = magic;
+    (void)reqid;
+    if (d->c->closing || d->phase == D_IDLE)
+        return 1;
+    switch (op) {
+    case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
+        d->resp_vbs = 0;
+        for (netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable)
+            d->resp_vbs++;
+        if (pdu->command == SNMP_MSG_REPORT) {
+            on_report(d, pdu);
+        } else if (d->phase == D_DISCOVER) {
+            /* Answered the probe outright: take the engine ID it carries
+             * (the library only does so for Reports). */
+            if (!sp->securityEngineIDLen && pdu->securityEngineIDLen &&
+                (sp->securityEngineID = malloc(pdu->securityEngineIDLen))) {
+                memcpy(sp->securityEngineID, pdu->securityEngineID, pdu->securityEngineIDLen);
+                sp->securityEngineIDLen = pdu->securityEngineIDLen;
+            }
+            d->got = GOT_DISCOVERED;
+        } else {
+            ev_snmp_walk_response(&d->walk, pdu, d->rs);
+            d->got = GOT_ANSWER;
+            d->answers++;
+            d->v3_answered = true;
+        }
+        break;
+    case NETSNMP_CALLBACK_OP_TIMED_OUT:
+        d->got = GOT_TIMEOUT;
+        break;
+    case NETSNMP_CALLBACK_OP_RESEND:
+        d->tries++;
+        d->requests++;
+        d->c->stats.requests++;
+        d->sent_us = ev_now_us();
+        break;
+    case NETSNMP_CALLBACK_OP_SEC_ERROR:
+        if (d->got == GOT_NOTHING) { /* gave up on notInTimeWindow */
+            d->got = GOT_ERROR;
+            d->report = snmpv3_get_report_type(pdu);
+            ev_snmp_report_text(d->report, d->cfg, d->err, sizeof d->err);
+        }
+        break;
+    default: /* SEND_FAILED, DISCONNECT */
+        d->got = GOT_ERROR;
+        d->report = 0;
+        ev_snmp_sess_errtext(d->sess, d->err, sizeof d->err);
+        break;
+    }
+    return 1;
+}
+
+/* ---- event-loop glue ---- */
+
+static void on_timer(ev_loop *l, uint64_t id, void *ud)
+{
+    snmp_dev *d = ud;
+    (void)l;
+    (void)id;
+    d->timer = 0;
+    if (d->phase == D_IDLE)
+        return;
+    snmp_sess_timeout(d->sess);
+    step(d);
+}
+
+static void on_readable(ev_loop *l, int fd, int events, void *ud)
+{
+    snmp_dev *d = ud;
+    ev_collector *c = d->c;
+    (void)l;
+    (void)events;
+    NETSNMP_LARGE_FD_SET(fd, &c->fdset);
+    snmp_sess_read2(d->sess, &c->fdset);
+    NETSNMP_LARGE_FD_CLR(fd, &c->fdset);
+    if (d->phase != D_IDLE)
+        step(d);
+}
+
+/* ---- devices ---- */
+
+static int dev_open(snmp_dev *d)
+{
+    ev_collector *c = d->c;
+    d->sess = ev_snmp_open(d->cfg, c->keys, on_snmp, d, d->err, sizeof d->err);
+    if (!d->sess)
+        return -1;
+    d->fd = ev_snmp_fd(d->sess);
+    if (d->fd < 0 || ev_loop_watch(c->loop, d->fd, EV_READ, on_readable, d) < 0) {
+        snprintf(d->err, sizeof d->err, "cannot watch the SNMP socket: %s", strerror(errno));
+        snmp_sess_close(d->sess);
+        d->sess = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void dev_close(snmp_dev *d)
+{
+    ev_collector *c = d->c;
+    if (d->timer)
+        ev_loop_cancel(c->loop, d->timer);
+    if (d->sess) {
+        ev_loop_unwatch(c->loop, d->fd);
+        snmp_sess_close(d->sess);
+    }
+    ev_snmp_walk_free(&d->walk);
+    ev_rowset_free(d->rs);
+    ev_batch_free(d->batch);
+}
+
+static void add_tag(ev_tagset *t, const char *key, const char *val)
+{
+    if (val && *val && t->n < EV_MAX_TAGS)
+        t->tags[t->n++] = (ev_tag){key, val};
+}
+
+static int dev_init(ev_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
+{
+    d->c = c;
+    d->cfg = cfg;
+    d->fd = -1;
+    add_tag(&d->base, "device", cfg->name);
+    add_tag(&d->base, "feed", cfg->feed);
+    add_tag(&d->base, "hall", c->cfg->hall);
+    add_tag(&d->base, "rack", cfg->rack);
+    add_tag(&d->base, "role", ev_role_name(cfg->role));
+    add_tag(&d->base, "row", cfg->row);
+    add_tag(&d->base, "site", c->cfg->site);
+    if (!cfg->profile)
+        return 0; /* reported at each poll */
+    d->rs = ev_rowset_new(cfg->profile);
+    d->batch = ev_batch_new();
+    if (!d->rs || !d->batch ||
+        ev_snmp_walk_init(&d->walk, cfg->profile, cfg->snmp.max_repetitions,
+                          cfg->snmp.version == EV_SNMP_V1) < 0)
+        return -1;
+    d->walk.vb_ud = d;
+    if (dev_open(d) < 0)
+        ev_warn("snmp: device '%s' (%s): %s; will retry at each poll", cfg->name, cfg->address,
+                d->err);
+    return 0;
+}
+
+static void start(snmp_dev *d, int64_t ts_ns)
+{
+    ev_collector *c = d->c;
+    if (d->phase != D_IDLE) {
+        c->stats.late++;
+        ev_debug("snmp: device '%s' still busy from the last cycle; skipped", d->cfg->name);
+        return;
+    }
+    c->stats.polls++;
+    c->busy++;
+    d->phase = D_WALK;
+    d->ts_ns = ts_ns;
+    d->started_us = ev_now_us();
+    d->requests = 0;
+    d->answers = 0;
+    d->rediscovered = false;
+    d->tries = 0;
+    d->report = 0;
+    d->err[0] = 0;
+    d->got = GOT_NOTHING;
+    if (!d->cfg->profile) {
+        snprintf(d->err, sizeof d->err, "profile '%s' not loaded",
+                 d->cfg->profile_name ? d->cfg->profile_name : "?");
+        d->phase = D_IDLE;
+        c->busy--;
+        c->stats.errors++;
+        log_change(d, EV_POLL_ERROR);
+        ev_poll_result r = {.dev = d->cfg, .status = EV_POLL_ERROR, .error = d->err,
+                            .started_us = d->started_us};
+        c->sink(c->ud, &r);
+        return;
+    }
+    ev_rowset_clear(d->rs);
+    ev_batch_clear(d->batch);
+    ev_snmp_walk_start(&d->walk);
+    if (!d->sess && dev_open(d) < 0) {
+        finish(d, EV_POLL_ERROR);
+        return;
+    }
+    if (ev_snmp_needs_discovery(d->sess)) {
+        d->phase = D_DISCOVER;
+        send_pdu(d, ev_snmp_discovery_pdu(), "SNMPv3 discovery");
+    } else {
+        send_next(d);
+    }
+}
+
+/* Each device holds a socket: make room for them under RLIMIT_NOFILE. */
+static void raise_fd_limit(size_t need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+        return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || want < need)
+        ev_warn("snmp: %zu devices need %zu file descriptors but the limit is %llu", need - 64,
+                need, (unsigned long long)want);
+}
+
+ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
+                                    const ev_device_cfg *const *devices, size_t ndevices,
+                                    ev_sink_fn sink, void *ud)
+{
+    ev_snmp_lib_init();
+    ev_collector *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->loop = loop;
+    c->cfg = cfg;
+    c->sink = sink;
+    c->ud = ud;
+    c->keys = ev_snmp_keys_new();
+    c->devs = calloc(ndevices ? ndevices : 1, sizeof *c->devs);
+    netsnmp_large_fd_set_init(&c->fdset, FD_SETSIZE);
+    if (!c->keys || !c->devs) {
+        ev_collector_free(c);
+        return NULL;
+    }
+    raise_fd_limit(ndevices + 64);
+    for (size_t i = 0; i < ndevices; i++) {
+        c->ndevs = i + 1;
+        if (dev_init(c, &c->devs[i], devices[i]) < 0) {
+            ev_err("snmp: out of memory setting up device '%s'", devices[i]->name);
+            ev_collector_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void ev_collector_poll(ev_collector *c, int64_t ts_ns)
+{
+    for (size_t i = 0; i < c->ndevs; i++)
+        start(&c->devs[i], ts_ns);
+}
+
+size_t ev_collector_busy(const ev_collector *c)
+{
+    return c->busy;
+}
+
+void ev_collector_free(ev_collector *c)
+{
+    if (!c)
+        return;
+    c->closing = true; /* closing sessions times out their requests */
+    for (size_t i = 0; i < c->ndevs; i++)
+        dev_close(&c->devs[i]);
+    ev_snmp_keys_free(c->keys);
+    netsnmp_large_fd_set_cleanup(&c->fdset);
+    free(c->devs);
+    free(c);
+}
+
+static void on_varbind(void *ud, const ev_oid *oid, const char *type)
+{
+    snmp_dev *d = ud;
+    const ev_snmp_observer *o = &d->c->obs;
+    if (o->varbind)
+        o->varbind(o->ud, d->cfg, oid, type);
+}
+
+void ev_snmp_collector_observe(ev_collector *c, const ev_snmp_observer *o)
+{
+    c->obs = o ? *o : (ev_snmp_observer){0};
+    for (size_t i = 0; i < c->ndevs; i++)
+        c->devs[i].walk.on_varbind = c->obs.varbind ? on_varbind : NULL;
+}
+
+void ev_snmp_collector_stats(const ev_collector *c, ev_snmp_stats *st)
+{
+    *st = c->stats;
+}

@@ -1,0 +1,266 @@
+/*
+ * test_snmp_collector.c - the SNMP collector against sockets that never
+ * answer (bound here on 127.0.0.1): a timeout costs retries x timeout and
+ * is reported once per state change; a device still busy at the next
+ * poll is counted late and skipped; an SNMPv3 device with an unknown
+ * engine never blocks ev_collector_poll(); a device whose profile is
+ * missing is an error, not a crash.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "agent/log.h"
+#include "collectors/snmp.h"
+
+static const char profile_yaml[] =
+    "name: silent-test\n"
+    "description: unit test profile\n"
+    "metrics:\n"
+    "  - {name: s1, oid: 1.3.6.1.4.1.99.1.0, type: scalar, measurement: t, field: s1}\n"
+    "  - {name: ca, oid: 1.3.6.1.4.1.99.3.1.2, type: column, measurement: t, field: ca}\n";
+
+typedef struct {
+    int results;
+    ev_poll_status status;
+    char error[400];
+    uint64_t duration_us;
+    unsigned requests;
+} sink_state;
+
+static void sink(void *ud, const ev_poll_result *r)
+{
+    sink_state *s = ud;
+    s->results++;
+    s->status = r->status;
+    snprintf(s->error, sizeof s->error, "%s", r->error ? r->error : "");
+    s->duration_us = r->duration_us;
+    s->requests = r->requests;
+    assert_non_null(r->dev);
+}
+
+typedef struct {
+    int silent_fd;
+    char address[64];
+    ev_profile_set *set;
+    const ev_profile *profile;
+    ev_config cfg;
+    ev_device_cfg dev;
+    ev_loop *loop;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    f->silent_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(f->silent_fd >= 0);
+    assert_int_equal(bind(f->silent_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(f->silent_fd, (struct sockaddr *)&sa, &len), 0);
+    snprintf(f->address, sizeof f->address, "127.0.0.1:%u", ntohs(sa.sin_port));
+
+    char path[] = "/tmp/test_snmp_collector.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, profile_yaml, sizeof profile_yaml - 1), (ssize_t)(sizeof profile_yaml - 1));
+    close(fd);
+    ev_diag d = {0};
+    f->set = ev_profiles_new();
+    assert_int_equal(ev_profiles_load_file(f->set, path, &d), 0);
+    unlink(path);
+    ev_diag_free(&d);
+    f->profile = ev_profiles_find(f->set, "silent-test");
+    assert_non_null(f->profile);
+
+    f->cfg = (ev_config){.site = "s1", .hall = "h1"};
+    f->dev = (ev_device_cfg){
+        .name = "pdu-silent",
+        .profile_name = "silent-test",
+        .profile = f->profile,
+        .address = f->address,
+        .role = EV_ROLE_IT,
+        .snmp = {.version = EV_SNMP_V2C, .community = "public", .timeout_ms = 150, .retries = 1,
+                 .max_repetitions = 10},
+    };
+    f->loop = ev_loop_new();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    ev_loop_free(f->loop);
+    ev_profiles_free(f->set);
+    close(f->silent_fd);
+    free(f);
+    return 0;
+}
+
+static bool run_until_idle(fixture *f, ev_collector *c, uint64_t deadline_ms)
+{
+    uint64_t end = ev_now_ms() + deadline_ms;
+    while (ev_collector_busy(c) && ev_now_ms() < end)
+        ev_loop_once(f->loop, 50);
+    return ev_collector_busy(c) == 0;
+}
+
+static void timeout_costs_retries_times_timeout(void **state)
+{
+    fixture *f = *state;
+    sink_state s = {0};
+    const ev_device_cfg *devs[] = {&f->dev};
+    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    assert_non_null(c);
+    ev_collector_poll(c, ev_wall_ns());
+    assert_int_equal(ev_collector_busy(c), 1);
+    assert_int_equal(s.results, 0); /* nothing is decided inside poll */
+    assert_true(run_until_idle(f, c, 3000));
+    assert_int_equal(s.results, 1);
+    assert_int_equal(s.status, EV_POLL_TIMEOUT);
+    assert_string_equal(s.error, "timeout after 2 tries (150 ms each)");
+    assert_true(s.duration_us >= 300000);
+    assert_true(s.duration_us < 1500000);
+    assert_int_equal(s.requests, 2); /* the request and one retry */
+    ev_snmp_stats st;
+    ev_snmp_collector_stats(c, &st);
+    assert_int_equal(st.timeouts, 1);
+    assert_int_equal(st.requests, 2);
+    ev_collector_free(c);
+}
+
+static void busy_device_is_late_and_skipped(void **state)
+{
+    fixture *f = *state;
+    sink_state s = {0};
+    const ev_device_cfg *devs[] = {&f->dev};
+    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector_poll(c, ev_wall_ns());
+    ev_collector_poll(c, ev_wall_ns()); /* still waiting for the first */
+    ev_snmp_stats st;
+    ev_snmp_collector_stats(c, &st);
+    assert_int_equal(st.late, 1);
+    assert_int_equal(st.polls, 1);
+    assert_int_equal(ev_collector_busy(c), 1);
+    assert_true(run_until_idle(f, c, 3000));
+    assert_int_equal(s.results, 1); /* one result, not two */
+    ev_collector_free(c);
+}
+
+static void v3_unknown_engine_never_blocks_poll(void **state)
+{
+    fixture *f = *state;
+    sink_state s = {0};
+    f->dev.snmp = (ev_snmp_cfg){.version = EV_SNMP_V3, .user = "evmon", .level = EV_SEC_AUTHPRIV,
+                                .auth_protocol = "SHA-256", .auth_password = "authpass1",
+                                .priv_protocol = "AES", .priv_password = "privpass1",
+                                .timeout_ms = 300, .retries = 1, .max_repetitions = 10};
+    const ev_device_cfg *devs[] = {&f->dev};
+    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    assert_non_null(c);
+    uint64_t t0 = ev_now_us();
+    ev_collector_poll(c, ev_wall_ns());
+    uint64_t in_poll = ev_now_us() - t0;
+    assert_true(in_poll < 100000); /* a blocking engine-ID probe would take 600 ms */
+    assert_true(run_until_idle(f, c, 3000));
+    assert_int_equal(s.status, EV_POLL_TIMEOUT);
+    assert_non_null(strstr(s.error, "during SNMPv3 engine ID discovery"));
+    ev_collector_free(c);
+}
+
+static void short_v3_password_is_a_clear_error(void **state)
+{
+    fixture *f = *state;
+    sink_state s = {0};
+    f->dev.snmp = (ev_snmp_cfg){.version = EV_SNMP_V3, .user = "evmon", .level = EV_SEC_AUTHNOPRIV,
+                                .auth_protocol = "SHA", .auth_password = "short",
+                                .timeout_ms = 100, .retries = 0, .max_repetitions = 10};
+    const ev_device_cfg *devs[] = {&f->dev};
+    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector_poll(c, ev_wall_ns());
+    assert_true(run_until_idle(f, c, 1000));
+    assert_int_equal(s.status, EV_POLL_ERROR);
+    assert_non_null(strstr(s.error, "shorter than 8 characters"));
+    ev_collector_free(c);
+}
+
+static void missing_profile_is_an_error(void **state)
+{
+    fixture *f = *state;
+    sink_state s = {0};
+    f->dev.profile = NULL;
+    f->dev.profile_name = "nope";
+    const ev_device_cfg *devs[] = {&f->dev};
+    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector_poll(c, ev_wall_ns());
+    assert_int_equal(s.results, 1);
+    assert_int_equal(s.status, EV_POLL_ERROR);
+    assert_non_null(strstr(s.error, "profile 'nope' not loaded"));
+    assert_int_equal(ev_collector_busy(c), 0);
+    ev_collector_free(c);
+}
+
+/* The device's error is logged when it starts and not again while it
+ * stays the same. stderr goes to a file for the length of the test. */
+static void error_logged_once_per_state_change(void **state)
+{
+    fixture *f = *state;
+    sink_state s = {0};
+    char path[] = "/tmp/test_snmp_collector_log.XXXXXX";
+    int logfd = mkstemp(path);
+    assert_true(logfd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(logfd, STDERR_FILENO);
+    ev_log_set_level(EV_LOG_INFO);
+
+    f->dev.snmp.timeout_ms = 50;
+    f->dev.snmp.retries = 0;
+    const ev_device_cfg *devs[] = {&f->dev};
+    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    for (int k = 0; k < 3; k++) {
+        ev_collector_poll(c, ev_wall_ns());
+        assert_true(run_until_idle(f, c, 2000));
+    }
+    ev_collector_free(c);
+
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    ev_log_set_level(EV_LOG_ERR);
+    assert_int_equal(s.results, 3);
+    char buf[4096] = {0};
+    ssize_t n = pread(logfd, buf, sizeof buf - 1, 0);
+    close(logfd);
+    unlink(path);
+    assert_true(n > 0);
+    int count = 0;
+    for (const char *p = buf; (p = strstr(p, "device 'pdu-silent'")); p++)
+        count++;
+    assert_int_equal(count, 1);
+    assert_non_null(strstr(buf, "timeout after 1 try (50 ms)"));
+}
+
+int main(void)
+{
+    ev_log_set_level(EV_LOG_ERR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(timeout_costs_retries_times_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(busy_device_is_late_and_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(v3_unknown_engine_never_blocks_poll, setup, teardown),
+        cmocka_unit_test_setup_teardown(short_v3_password_is_a_clear_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_profile_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(error_logged_once_per_state_change, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
