@@ -41,17 +41,43 @@ typedef void (*ev_sink_fn)(void *ud, const ev_poll_result *r);
 
 typedef struct ev_collector ev_collector;
 
-/* SNMP collector (collectors/snmp.c). devices: those whose profile is an
+/* What every collector implements. An implementation embeds ev_collector
+ * as its first member and points ops at its own table. */
+typedef struct {
+    const char *name; /* "snmp", "modbus" */
+    /* Start a poll of every device not still busy from the last cycle. A
+     * device still busy is counted late and skipped this cycle. ts_ns
+     * stamps all points of this cycle. */
+    void (*poll)(ev_collector *c, int64_t ts_ns);
+    /* Devices still in flight. */
+    size_t (*busy)(const ev_collector *c);
+    void (*free)(ev_collector *c);
+} ev_collector_ops;
+
+struct ev_collector {
+    const ev_collector_ops *ops;
+};
+
+static inline void ev_collector_poll(ev_collector *c, int64_t ts_ns)
+{
+    c->ops->poll(c, ts_ns);
+}
+
+static inline size_t ev_collector_busy(const ev_collector *c)
+{
+    return c->ops->busy(c);
+}
+
+static inline void ev_collector_free(ev_collector *c)
+{
+    if (c)
+        c->ops->free(c);
+}
+
+/* SNMP collector (collectors/snmp*.c). devices: those whose profile is an
  * SNMP profile; the array must outlive the collector. */
 ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
                                     const ev_device_cfg *const *devices, size_t ndevices,
                                     ev_sink_fn sink, void *ud);
-/* Start a poll of every device not still busy from the last cycle. A
- * device still busy is reported late (counted) and skipped this cycle.
- * ts_ns stamps all points of this cycle. */
-void ev_collector_poll(ev_collector *c, int64_t ts_ns);
-/* Devices still in flight. */
-size_t ev_collector_busy(const ev_collector *c);
-void ev_collector_free(ev_collector *c);
 
 #endif

@@ -40,7 +40,7 @@ typedef enum { D_IDLE, D_DISCOVER, D_WALK } dev_phase;
 typedef enum { GOT_NOTHING, GOT_ANSWER, GOT_DISCOVERED, GOT_TIMEOUT, GOT_ERROR } dev_got;
 
 typedef struct {
-    ev_collector *c;
+    struct snmp_collector *c;
     const ev_device_cfg *cfg;
     void *sess;       /* Net-SNMP single session, NULL until opened */
     int fd;
@@ -67,7 +67,8 @@ typedef struct {
     char last_err[320];
 } snmp_dev;
 
-struct ev_collector {
+typedef struct snmp_collector {
+    ev_collector base; /* first: the generic interface */
     ev_loop *loop;
     const ev_config *cfg;
     snmp_dev *devs;
@@ -79,7 +80,7 @@ struct ev_collector {
     ev_snmp_keys *keys;
     netsnmp_large_fd_set fdset; /* only ever holds the fd being read */
     bool closing;
-};
+} snmp_collector;
 
 static void send_next(snmp_dev *d);
 
@@ -113,7 +114,7 @@ static void log_change(snmp_dev *d, ev_poll_status st)
 
 static void finish(snmp_dev *d, ev_poll_status st)
 {
-    ev_collector *c = d->c;
+    snmp_collector *c = d->c;
     if (d->timer) {
         ev_loop_cancel(c->loop, d->timer);
         d->timer = 0;
@@ -392,7 +393,7 @@ static void on_timer(ev_loop *l, uint64_t id, void *ud)
 static void on_readable(ev_loop *l, int fd, int events, void *ud)
 {
     snmp_dev *d = ud;
-    ev_collector *c = d->c;
+    snmp_collector *c = d->c;
     (void)l;
     (void)events;
     NETSNMP_LARGE_FD_SET(fd, &c->fdset);
@@ -406,7 +407,7 @@ static void on_readable(ev_loop *l, int fd, int events, void *ud)
 
 static int dev_open(snmp_dev *d)
 {
-    ev_collector *c = d->c;
+    snmp_collector *c = d->c;
     d->sess = ev_snmp_open(d->cfg, c->keys, on_snmp, d, d->err, sizeof d->err);
     if (!d->sess)
         return -1;
@@ -422,7 +423,7 @@ static int dev_open(snmp_dev *d)
 
 static void dev_close(snmp_dev *d)
 {
-    ev_collector *c = d->c;
+    snmp_collector *c = d->c;
     if (d->timer)
         ev_loop_cancel(c->loop, d->timer);
     if (d->sess) {
@@ -440,7 +441,7 @@ static void add_tag(ev_tagset *t, const char *key, const char *val)
         t->tags[t->n++] = (ev_tag){key, val};
 }
 
-static int dev_init(ev_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
+static int dev_init(snmp_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
 {
     d->c = c;
     d->cfg = cfg;
@@ -469,7 +470,7 @@ static int dev_init(ev_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
 
 static void start(snmp_dev *d, int64_t ts_ns)
 {
-    ev_collector *c = d->c;
+    snmp_collector *c = d->c;
     if (d->phase != D_IDLE) {
         c->stats.late++;
         ev_debug("snmp: device '%s' still busy from the last cycle; skipped", d->cfg->name);
@@ -527,14 +528,23 @@ static void raise_fd_limit(size_t need)
                 need, (unsigned long long)want);
 }
 
+static void snmp_poll(ev_collector *base, int64_t ts_ns);
+static size_t snmp_busy(const ev_collector *base);
+static void snmp_free(ev_collector *base);
+
+static const ev_collector_ops snmp_ops = {
+    .name = "snmp", .poll = snmp_poll, .busy = snmp_busy, .free = snmp_free,
+};
+
 ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
                                     const ev_device_cfg *const *devices, size_t ndevices,
                                     ev_sink_fn sink, void *ud)
 {
     ev_snmp_lib_init();
-    ev_collector *c = calloc(1, sizeof *c);
+    snmp_collector *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->base.ops = &snmp_ops;
     c->loop = loop;
     c->cfg = cfg;
     c->sink = sink;
@@ -543,7 +553,7 @@ ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
     c->devs = calloc(ndevices ? ndevices : 1, sizeof *c->devs);
     netsnmp_large_fd_set_init(&c->fdset, FD_SETSIZE);
     if (!c->keys || !c->devs) {
-        ev_collector_free(c);
+        snmp_free(&c->base);
         return NULL;
     }
     raise_fd_limit(ndevices + 64);
@@ -551,26 +561,29 @@ ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
         c->ndevs = i + 1;
         if (dev_init(c, &c->devs[i], devices[i]) < 0) {
             ev_err("snmp: out of memory setting up device '%s'", devices[i]->name);
-            ev_collector_free(c);
+            snmp_free(&c->base);
             return NULL;
         }
     }
-    return c;
+    return &c->base;
 }
 
-void ev_collector_poll(ev_collector *c, int64_t ts_ns)
+static void snmp_poll(ev_collector *base, int64_t ts_ns)
 {
+    snmp_collector *c = (snmp_collector *)base;
     for (size_t i = 0; i < c->ndevs; i++)
         start(&c->devs[i], ts_ns);
 }
 
-size_t ev_collector_busy(const ev_collector *c)
+static size_t snmp_busy(const ev_collector *base)
 {
+    const snmp_collector *c = (const snmp_collector *)base;
     return c->busy;
 }
 
-void ev_collector_free(ev_collector *c)
+static void snmp_free(ev_collector *base)
 {
+    snmp_collector *c = (snmp_collector *)base;
     if (!c)
         return;
     c->closing = true; /* closing sessions times out their requests */
@@ -590,14 +603,16 @@ static void on_varbind(void *ud, const ev_oid *oid, const char *type)
         o->varbind(o->ud, d->cfg, oid, type);
 }
 
-void ev_snmp_collector_observe(ev_collector *c, const ev_snmp_observer *o)
+void ev_snmp_collector_observe(ev_collector *base, const ev_snmp_observer *o)
 {
+    snmp_collector *c = (snmp_collector *)base;
     c->obs = o ? *o : (ev_snmp_observer){0};
     for (size_t i = 0; i < c->ndevs; i++)
         c->devs[i].walk.on_varbind = c->obs.varbind ? on_varbind : NULL;
 }
 
-void ev_snmp_collector_stats(const ev_collector *c, ev_snmp_stats *st)
+void ev_snmp_collector_stats(const ev_collector *base, ev_snmp_stats *st)
 {
+    const snmp_collector *c = (const snmp_collector *)base;
     *st = c->stats;
 }
