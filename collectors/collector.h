@@ -34,7 +34,8 @@ typedef struct {
                                "SNMPv3 authentication failure (wrong password?)" */
     uint64_t started_us, duration_us;
     unsigned requests;      /* PDUs sent this poll */
-    const ev_batch *points; /* the device's points (empty on failure) */
+    const ev_batch *points; /* the device's points (empty on failure); valid
+                               only during the sink call: copy to keep */
 } ev_poll_result;
 
 typedef void (*ev_sink_fn)(void *ud, const ev_poll_result *r);

@@ -8,7 +8,7 @@
  *
  *   [SNMPv3 without engine ID: discovery Report -> localise keys]
  *   -> GETs of the scalars -> GETBULKs of the columns (snmp_walk.c)
- *   -> ev_profile_eval() into the device's batch -> sink.
+ *   -> ev_profile_eval() into the collector's batch -> sink.
  *
  * A readable socket is handed to snmp_sess_read2() for that session only
  * (a large fd set with just that fd), and a timer to snmp_sess_timeout()
@@ -19,8 +19,9 @@
  * the library has returned (so no request is sent from inside the
  * library).
  *
- * Rowsets, batches and walk state are allocated once per device and
- * reused every cycle. A device's error is logged when it changes, not on
+ * Rowsets and walk state are allocated once per device and reused every
+ * cycle; points are built in one batch shared by all devices, since the
+ * sink consumes them before the next device can finish. A device's error is logged when it changes, not on
  * every cycle.
  */
 #include "collectors/snmp.h"
@@ -46,7 +47,6 @@ typedef struct {
     int fd;
     ev_snmp_walk walk;
     ev_rowset *rs;
-    ev_batch *batch;
     ev_tagset base;
 
     dev_phase phase;
@@ -78,6 +78,7 @@ typedef struct snmp_collector {
     ev_snmp_observer obs;
     ev_snmp_stats stats;
     ev_snmp_keys *keys;
+    ev_batch *batch; /* scratch: the finishing device's points */
     netsnmp_large_fd_set fdset; /* only ever holds the fd being read */
     bool closing;
 } snmp_collector;
@@ -119,8 +120,9 @@ static void finish(snmp_dev *d, ev_poll_status st)
         ev_loop_cancel(c->loop, d->timer);
         d->timer = 0;
     }
+    ev_batch_clear(c->batch);
     if ((st == EV_POLL_OK || st == EV_POLL_PARTIAL) && d->cfg->profile)
-        ev_profile_eval(d->cfg->profile, d->rs, &d->base, d->ts_ns, d->batch, c->obs.trace,
+        ev_profile_eval(d->cfg->profile, d->rs, &d->base, d->ts_ns, c->batch, c->obs.trace,
                         c->obs.ud);
     if (st == EV_POLL_OK)
         d->err[0] = 0;
@@ -141,7 +143,7 @@ static void finish(snmp_dev *d, ev_poll_status st)
         .started_us = d->started_us,
         .duration_us = now - d->started_us,
         .requests = d->requests,
-        .points = d->batch,
+        .points = c->batch,
     };
     c->sink(c->ud, &r);
 }
@@ -432,7 +434,6 @@ static void dev_close(snmp_dev *d)
     }
     ev_snmp_walk_free(&d->walk);
     ev_rowset_free(d->rs);
-    ev_batch_free(d->batch);
 }
 
 static void add_tag(ev_tagset *t, const char *key, const char *val)
@@ -456,8 +457,7 @@ static int dev_init(snmp_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
     if (!cfg->profile)
         return 0; /* reported at each poll */
     d->rs = ev_rowset_new(cfg->profile);
-    d->batch = ev_batch_new();
-    if (!d->rs || !d->batch ||
+    if (!d->rs ||
         ev_snmp_walk_init(&d->walk, cfg->profile, cfg->snmp.max_repetitions,
                           cfg->snmp.version == EV_SNMP_V1) < 0)
         return -1;
@@ -501,7 +501,6 @@ static void start(snmp_dev *d, int64_t ts_ns)
         return;
     }
     ev_rowset_clear(d->rs);
-    ev_batch_clear(d->batch);
     ev_snmp_walk_start(&d->walk);
     if (!d->sess && dev_open(d) < 0) {
         finish(d, EV_POLL_ERROR);
@@ -550,9 +549,10 @@ ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
     c->sink = sink;
     c->ud = ud;
     c->keys = ev_snmp_keys_new();
+    c->batch = ev_batch_new();
     c->devs = calloc(ndevices ? ndevices : 1, sizeof *c->devs);
     netsnmp_large_fd_set_init(&c->fdset, FD_SETSIZE);
-    if (!c->keys || !c->devs) {
+    if (!c->keys || !c->devs || !c->batch) {
         snmp_free(&c->base);
         return NULL;
     }
@@ -590,6 +590,7 @@ static void snmp_free(ev_collector *base)
     for (size_t i = 0; i < c->ndevs; i++)
         dev_close(&c->devs[i]);
     ev_snmp_keys_free(c->keys);
+    ev_batch_free(c->batch);
     netsnmp_large_fd_set_cleanup(&c->fdset);
     free(c->devs);
     free(c);
