@@ -31,480 +31,8 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "agent/config_read.h"
 #include "agent/profile.h"
-
-#define MAX_KEYS 16 /* keys per section table */
-
-/* ---- load context and diagnostics ------------------------------------ */
-
-/* One problem found in the config file, kept until the end so that the
- * file's problems are reported in line order. */
-typedef struct {
-    unsigned line;
-    size_t seq;
-    char *msg;
-} cfg_err;
-
-typedef struct {
-    const char *file;
-    ev_diag *diag;
-    yaml_document_t *doc;
-    size_t nerr;            /* problems: ours plus the profiles' */
-    cfg_err *errs;          /* ours, flushed into diag by flush_errors() */
-    size_t nerrs, caperrs;
-    /* snmp: defaults as read, before devices copy them */
-    unsigned snmp_line;     /* line of the top-level "snmp:" key, 0 if none */
-    bool snmp_level_set;    /* snmp.level given explicitly */
-    bool snmp_checked;      /* v3 checks of the defaults already reported */
-    const yaml_node_t *devices; /* deferred until snmp defaults are known */
-    unsigned devices_line;
-    unsigned agent_line, profiles_dir_line;
-    unsigned agent_seen[MAX_KEYS]; /* line of each agent: key, 0 if absent */
-} cfg_ctx;
-
-static void err(cfg_ctx *cx, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void err(cfg_ctx *cx, unsigned line, const char *fmt, ...)
-{
-    char *msg = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    int rc = vasprintf(&msg, fmt, ap);
-    va_end(ap);
-    cx->nerr++; /* counted even when it cannot be kept: the file stays rejected */
-    if (rc < 0)
-        return;
-    if (cx->nerrs == cx->caperrs) {
-        size_t cap = cx->caperrs ? 2 * cx->caperrs : 16;
-        cfg_err *e = realloc(cx->errs, cap * sizeof *e);
-        if (!e) {
-            free(msg);
-            return;
-        }
-        cx->errs = e;
-        cx->caperrs = cap;
-    }
-    cx->errs[cx->nerrs] = (cfg_err){.line = line, .seq = cx->nerrs, .msg = msg};
-    cx->nerrs++;
-}
-
-static int cmp_err(const void *a, const void *b)
-{
-    const cfg_err *x = a, *y = b;
-    if (x->line != y->line)
-        return x->line < y->line ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Hand our problems to the caller's diag, in line order. */
-static void flush_errors(cfg_ctx *cx)
-{
-    if (cx->nerrs > 1)
-        qsort(cx->errs, cx->nerrs, sizeof *cx->errs, cmp_err);
-    for (size_t i = 0; i < cx->nerrs; i++) {
-        ev_diag_add(cx->diag, cx->file, cx->errs[i].line, "%s", cx->errs[i].msg);
-        free(cx->errs[i].msg);
-    }
-    free(cx->errs);
-    cx->errs = NULL;
-    cx->nerrs = cx->caperrs = 0;
-}
-
-static char *dup_str(cfg_ctx *cx, unsigned line, const char *s)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        err(cx, line, "out of memory");
-    return d;
-}
-
-/* ---- YAML node helpers ------------------------------------------------ */
-
-static unsigned line_of(const yaml_node_t *n)
-{
-    return (unsigned)n->start_mark.line + 1;
-}
-
-static yaml_node_t *node_at(cfg_ctx *cx, int id)
-{
-    return yaml_document_get_node(cx->doc, id);
-}
-
-static const char *text_of(const yaml_node_t *n)
-{
-    return (const char *)n->data.scalar.value;
-}
-
-/* Absent, "~", "null" and empty values all mean "not set". */
-static bool is_null(const yaml_node_t *n)
-{
-    if (!n)
-        return true;
-    if (n->type != YAML_SCALAR_NODE)
-        return false;
-    const char *s = text_of(n);
-    if (!*s)
-        return true;
-    return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-           (!strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"));
-}
-
-/* "a mapping", "a list" or the scalar quoted, for "expected X, got Y". */
-static const char *describe(const yaml_node_t *n, char *buf, size_t len)
-{
-    if (n->type == YAML_MAPPING_NODE)
-        return "a mapping";
-    if (n->type == YAML_SEQUENCE_NODE)
-        return "a list";
-    snprintf(buf, len, "'%.60s'", text_of(n));
-    return buf;
-}
-
-/* Field label for messages: section "snmp" + key "retries" -> "snmp.retries";
- * a section ending in ':' ("device 'x':") is joined with a space. */
-static void label_of(char *buf, size_t len, const char *sect, const char *key)
-{
-    size_t n = strlen(sect);
-    if (!n)
-        snprintf(buf, len, "%s", key);
-    else if (sect[n - 1] == ':')
-        snprintf(buf, len, "%s %s", sect, key);
-    else
-        snprintf(buf, len, "%s.%s", sect, key);
-}
-
-/* A scalar's text, or NULL (with an error when it is a list or mapping,
- * reported at the key's line: a block value starts on the next one). */
-static const char *scalar_or_err(cfg_ctx *cx, const yaml_node_t *k, const yaml_node_t *v, const char *label,
-                                 const char *what)
-{
-    char b[80];
-    if (is_null(v))
-        return NULL;
-    if (v->type != YAML_SCALAR_NODE) {
-        err(cx, line_of(k), "%s: expected %s, got %s", label, what, describe(v, b, sizeof b));
-        return NULL;
-    }
-    return text_of(v);
-}
-
-/* A section's value: true when it is a mapping to read; null is an empty
- * section (false, no error); anything else is an error. */
-static bool expect_map(cfg_ctx *cx, const yaml_node_t *k, const yaml_node_t *v, const char *label)
-{
-    char b[80];
-    if (is_null(v))
-        return false;
-    if (v->type != YAML_MAPPING_NODE) {
-        err(cx, line_of(k), "%s: expected a mapping, got %s", label, describe(v, b, sizeof b));
-        return false;
-    }
-    return true;
-}
-
-/* ---- value parsers ---------------------------------------------------- */
-
-long long ev_parse_duration_ms(const char *s)
-{
-    static const struct {
-        const char *unit;
-        long long ms;
-    } units[] = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-
-    if (!s || !isdigit((unsigned char)*s))
-        return -1;
-    const char *p = s;
-    while (isdigit((unsigned char)*p))
-        p++;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return -1;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(p, units[i].unit))
-            continue;
-        double v = strtod(s, NULL) * (double)units[i].ms;
-        if (!(v < 9e15)) /* also catches NaN */
-            return -1;
-        return (long long)(v + 0.5);
-    }
-    return -1;
-}
-
-static bool parse_uint(const char *s, unsigned long long *out)
-{
-    if (!isdigit((unsigned char)*s))
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
-static int parse_bool(const char *s)
-{
-    static const char *yes[] = {"true", "yes", "on"}, *no[] = {"false", "no", "off"};
-    for (size_t i = 0; i < 3; i++) {
-        if (!strcasecmp(s, yes[i]))
-            return 1;
-        if (!strcasecmp(s, no[i]))
-            return 0;
-    }
-    return -1;
-}
-
-/* 90000 -> "90s", 300000 -> "5m": durations in messages read like the file. */
-static const char *fmt_ms(unsigned long ms, char *buf, size_t len)
-{
-    if (ms && ms % 3600000 == 0)
-        snprintf(buf, len, "%luh", ms / 3600000);
-    else if (ms && ms % 60000 == 0)
-        snprintf(buf, len, "%lum", ms / 60000);
-    else if (ms && ms % 1000 == 0)
-        snprintf(buf, len, "%lus", ms / 1000);
-    else
-        snprintf(buf, len, "%lums", ms);
-    return buf;
-}
-
-/* Edit distance, for "did you mean". Keys are short; longer ones are cut. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strnlen(a, 63), lb = strnlen(b, 63);
-    size_t row[64];
-
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            size_t best = diag + cost;
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* The closest of names[] to s, or NULL when none is close enough. */
-static const char *closest(const char *s, const char *const *names, size_t n)
-{
-    size_t len = strlen(s), limit = len < 4 ? 1 : len < 9 ? 2 : 3;
-    const char *best = NULL;
-    size_t bestd = limit + 1;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = edit_distance(s, names[i]), common = 0;
-        while (s[common] && tolower((unsigned char)s[common]) == tolower((unsigned char)names[i][common]))
-            common++;
-        if (common >= 4 && d > 1) /* a shared stem counts: "retry" -> "retries" */
-            d--;
-        if (d < bestd) {
-            bestd = d;
-            best = names[i];
-        }
-    }
-    return best;
-}
-
-/* ---- section tables --------------------------------------------------- */
-
-typedef enum {
-    K_STR,      /* char *, strdup'd; null keeps the default */
-    K_NAME,     /* K_STR that becomes a topic level and a tag: no / + # or blanks */
-    K_UINT,     /* unsigned, min..max */
-    K_INT,      /* int, min..max */
-    K_DURATION, /* unsigned milliseconds, min..max */
-    K_BOOL,
-    K_CUSTOM,   /* fn does the work */
-} kind;
-
-typedef struct field field;
-typedef void (*custom_fn)(cfg_ctx *cx, void *obj, const yaml_node_t *key, const yaml_node_t *val,
-                          const char *label);
-struct field {
-    const char *key;
-    kind kind;
-    size_t off;
-    unsigned long min, max;
-    custom_fn fn;
-    bool required; /* an empty value is an error (absence is checked by the section) */
-};
-
-typedef struct table {
-    const field *f;
-    size_t n;
-    const struct table *misplaced; /* keys that belong in a sub-section */
-    const char *misplaced_in;
-} table;
-
-#define FIELDS(a) (a), sizeof(a) / sizeof((a)[0])
-#define AT(obj, off, type) ((type *)((char *)(obj) + (off)))
-
-/* Position of key in t, for reading its line out of a seen[] array. */
-static size_t key_at(const table *t, const char *key)
-{
-    size_t i = 0;
-    while (i < t->n && strcmp(t->f[i].key, key))
-        i++;
-    return i;
-}
-
-static void unknown_key(cfg_ctx *cx, unsigned line, const char *key, const table *t, const char *sect)
-{
-    const char *names[MAX_KEYS];
-    char pfx[200] = "", known[400] = "";
-    size_t used = 0;
-
-    if (*sect)
-        snprintf(pfx, sizeof pfx, "%s%s ", sect, sect[strlen(sect) - 1] == ':' ? "" : ":");
-    for (size_t i = 0; i < t->n; i++) {
-        names[i] = t->f[i].key;
-        int w = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", names[i]);
-        if (w > 0 && (size_t)w < sizeof known - used)
-            used += (size_t)w;
-    }
-    if (t->misplaced && key_at(t->misplaced, key) < t->misplaced->n) {
-        err(cx, line, "%sunknown key '%s' (it belongs under '%s:')", pfx, key, t->misplaced_in);
-        return;
-    }
-    const char *near = closest(key, names, t->n);
-    if (near) {
-        err(cx, line, "%sunknown key '%s' (did you mean '%s'?)", pfx, key, near);
-        return;
-    }
-    if (t->misplaced) { /* a typo of a key that belongs below, e.g. 'comunity' on a device */
-        const char *below[MAX_KEYS];
-        for (size_t i = 0; i < t->misplaced->n; i++)
-            below[i] = t->misplaced->f[i].key;
-        if ((near = closest(key, below, t->misplaced->n))) {
-            err(cx, line, "%sunknown key '%s' (did you mean '%s' under '%s:'?)", pfx, key, near, t->misplaced_in);
-            return;
-        }
-    }
-    if (!strcmp(key, "<<")) {
-        err(cx, line, "%sYAML merge keys ('<<') are not supported", pfx);
-        return;
-    }
-    err(cx, line, "%sunknown key '%s' (known keys: %s)", pfx, key, known);
-}
-
-static void read_value(cfg_ctx *cx, const field *f, void *obj, const yaml_node_t *k, const yaml_node_t *v,
-                       const char *label)
-{
-    char b[32], b2[32];
-    const char *s;
-    unsigned long long u;
-    int bv;
-
-    if (f->required && is_null(v)) {
-        err(cx, line_of(k), "%s: must not be empty", label);
-        return;
-    }
-    switch (f->kind) {
-    case K_CUSTOM:
-        f->fn(cx, obj, k, v, label);
-        return;
-    case K_STR:
-    case K_NAME:
-        if (!(s = scalar_or_err(cx, k, v, label, "a string")))
-            return;
-        if (f->kind == K_NAME && strpbrk(s, "/+# \t\r\n")) {
-            err(cx, line_of(v), "%s: '%s' must not contain '/', '+', '#' or blanks "
-                "(it becomes an MQTT topic level)", label, s);
-            return;
-        }
-        free(*AT(obj, f->off, char *));
-        *AT(obj, f->off, char *) = dup_str(cx, line_of(v), s);
-        return;
-    case K_UINT:
-    case K_INT:
-        if (!(s = scalar_or_err(cx, k, v, label, "a number")))
-            return;
-        if (!parse_uint(s, &u) || u < f->min || u > f->max) {
-            err(cx, line_of(v), "%s: expected a whole number %lu..%lu, got '%s'", label, f->min, f->max, s);
-            return;
-        }
-        if (f->kind == K_UINT)
-            *AT(obj, f->off, unsigned) = (unsigned)u;
-        else
-            *AT(obj, f->off, int) = (int)u;
-        return;
-    case K_DURATION:
-        if (!(s = scalar_or_err(cx, k, v, label, "a duration")))
-            return;
-        long long ms = ev_parse_duration_ms(s);
-        if (ms < 0) {
-            err(cx, line_of(v), "%s: bad duration '%s' (use e.g. 500ms, 10s, 5m, 1h, or bare seconds)",
-                label, s);
-            return;
-        }
-        if ((unsigned long long)ms < f->min || (unsigned long long)ms > f->max) {
-            err(cx, line_of(v), "%s: duration '%s' out of range (%s..%s)", label, s,
-                fmt_ms(f->min, b, sizeof b), fmt_ms(f->max, b2, sizeof b2));
-            return;
-        }
-        *AT(obj, f->off, unsigned) = (unsigned)ms;
-        return;
-    case K_BOOL:
-        if (!(s = scalar_or_err(cx, k, v, label, "true or false")))
-            return;
-        if ((bv = parse_bool(s)) < 0) {
-            err(cx, line_of(v), "%s: expected true or false, got '%s'", label, s);
-            return;
-        }
-        *AT(obj, f->off, bool) = bv;
-        return;
-    }
-}
-
-/* Read a mapping through a table into obj. seen[i] (if given, t->n long)
- * gets the line of key i, or stays 0 when the key is absent. */
-static void read_map(cfg_ctx *cx, const yaml_node_t *map, const table *t, void *obj, const char *sect,
-                     unsigned *seen)
-{
-    unsigned local[MAX_KEYS] = {0};
-    char label[256], b[80];
-
-    if (!seen)
-        seen = local;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-        const yaml_node_t *k = node_at(cx, p->key), *v = node_at(cx, p->value);
-        if (k->type != YAML_SCALAR_NODE) {
-            err(cx, line_of(k), "%s%sexpected a key name, got %s", sect, *sect ? ": " : "",
-                describe(k, b, sizeof b));
-            continue;
-        }
-        const char *key = text_of(k);
-        size_t i = key_at(t, key);
-        if (i == t->n) {
-            unknown_key(cx, line_of(k), key, t, sect);
-            continue;
-        }
-        label_of(label, sizeof label, sect, key);
-        if (seen[i]) {
-            err(cx, line_of(k), "%s: duplicate key (first at line %u)", label, seen[i]);
-            continue;
-        }
-        seen[i] = line_of(k);
-        read_value(cx, &t->f[i], obj, k, v, label);
-    }
-}
 
 /* ---- snmp ------------------------------------------------------------- */
 
@@ -520,7 +48,7 @@ static const struct {
 static void snmp_version(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
     ev_snmp_cfg *s = obj;
-    const char *t = scalar_or_err(cx, k, v, label, "1, 2c or 3");
+    const char *t = cfg_scalar(cx, k, v, label, "1, 2c or 3");
     if (!t)
         return;
     if (!strcmp(t, "1"))
@@ -530,14 +58,14 @@ static void snmp_version(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yam
     else if (!strcmp(t, "3"))
         s->version = EV_SNMP_V3;
     else
-        err(cx, line_of(v), "%s: bad SNMP version '%s' (expected 1, 2c or 3)", label, t);
+        cfg_error(cx, cfg_line(v), "%s: bad SNMP version '%s' (expected 1, 2c or 3)", label, t);
 }
 
 static void snmp_level(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
     static const char *names[] = {"noAuthNoPriv", "authNoPriv", "authPriv"};
     ev_snmp_cfg *s = obj;
-    const char *t = scalar_or_err(cx, k, v, label, "a security level");
+    const char *t = cfg_scalar(cx, k, v, label, "a security level");
     if (!t)
         return;
     for (int i = 0; i < 3; i++)
@@ -545,14 +73,14 @@ static void snmp_level(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_
             s->level = (ev_sec_level)i;
             return;
         }
-    err(cx, line_of(v), "%s: bad security level '%s' (expected noAuthNoPriv, authNoPriv or authPriv)", label,
+    cfg_error(cx, cfg_line(v), "%s: bad security level '%s' (expected noAuthNoPriv, authNoPriv or authPriv)", label,
         t);
 }
 
 static void snmp_proto(cfg_ctx *cx, char **dst, const yaml_node_t *k, const yaml_node_t *v, const char *label,
                        bool auth)
 {
-    const char *t = scalar_or_err(cx, k, v, label, "a protocol name");
+    const char *t = cfg_scalar(cx, k, v, label, "a protocol name");
     if (!t)
         return;
     size_t n = auth ? sizeof auth_protos / sizeof auth_protos[0] : sizeof priv_protos / sizeof priv_protos[0];
@@ -560,15 +88,15 @@ static void snmp_proto(cfg_ctx *cx, char **dst, const yaml_node_t *k, const yaml
         const char *name = auth ? auth_protos[i].name : priv_protos[i].name;
         if (!strcasecmp(t, name)) {
             free(*dst);
-            *dst = dup_str(cx, line_of(v), auth ? auth_protos[i].canon : priv_protos[i].canon);
+            *dst = cfg_strdup(cx, cfg_line(v), auth ? auth_protos[i].canon : priv_protos[i].canon);
             return;
         }
     }
     if (auth)
-        err(cx, line_of(v), "%s: unknown auth protocol '%s' (expected MD5, SHA, SHA-224, SHA-256, SHA-384 "
+        cfg_error(cx, cfg_line(v), "%s: unknown auth protocol '%s' (expected MD5, SHA, SHA-224, SHA-256, SHA-384 "
             "or SHA-512)", label, t);
     else
-        err(cx, line_of(v), "%s: unknown priv protocol '%s' (expected DES, AES, AES-192 or AES-256)", label, t);
+        cfg_error(cx, cfg_line(v), "%s: unknown priv protocol '%s' (expected DES, AES, AES-192 or AES-256)", label, t);
 }
 
 static void snmp_auth_proto(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v,
@@ -587,13 +115,13 @@ static void snmp_priv_proto(cfg_ctx *cx, void *obj, const yaml_node_t *k, const 
  * A short one is still kept, so no "needs auth_password" follows from it. */
 static void snmp_password(cfg_ctx *cx, char **dst, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
-    const char *t = scalar_or_err(cx, k, v, label, "a string");
+    const char *t = cfg_scalar(cx, k, v, label, "a string");
     if (!t)
         return;
     if (strlen(t) < 8)
-        err(cx, line_of(v), "%s: too short (%zu characters; net-snmp needs at least 8)", label, strlen(t));
+        cfg_error(cx, cfg_line(v), "%s: too short (%zu characters; net-snmp needs at least 8)", label, strlen(t));
     free(*dst);
-    *dst = dup_str(cx, line_of(v), t);
+    *dst = cfg_strdup(cx, cfg_line(v), t);
 }
 
 static void snmp_auth_pw(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
@@ -606,7 +134,7 @@ static void snmp_priv_pw(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yam
     snmp_password(cx, &((ev_snmp_cfg *)obj)->priv_password, k, v, label);
 }
 
-static const field snmp_fields[] = {
+static const cfg_field snmp_fields[] = {
     {.key = "version", .kind = K_CUSTOM, .fn = snmp_version},
     {.key = "community", .kind = K_STR, .off = offsetof(ev_snmp_cfg, community)},
     {.key = "timeout", .kind = K_DURATION, .off = offsetof(ev_snmp_cfg, timeout_ms), .min = 10, .max = 600000},
@@ -619,17 +147,17 @@ static const field snmp_fields[] = {
     {.key = "priv_protocol", .kind = K_CUSTOM, .fn = snmp_priv_proto},
     {.key = "priv_password", .kind = K_CUSTOM, .fn = snmp_priv_pw},
 };
-static const table snmp_table = {FIELDS(snmp_fields), NULL, NULL};
+static const cfg_table snmp_table = {FIELDS(snmp_fields), NULL, NULL};
 
 /* Read an snmp: mapping over s (which holds the defaults to override).
  * Returns whether it set the security level explicitly. */
 static bool read_snmp(cfg_ctx *cx, ev_snmp_cfg *s, const yaml_node_t *k, const yaml_node_t *v, const char *sect)
 {
     unsigned seen[MAX_KEYS] = {0};
-    if (!expect_map(cx, k, v, sect))
+    if (!cfg_expect_map(cx, k, v, sect))
         return false;
-    read_map(cx, v, &snmp_table, s, sect, seen);
-    return seen[key_at(&snmp_table, "level")] != 0;
+    cfg_read_map(cx, v, &snmp_table, s, sect, seen);
+    return seen[cfg_key_at(&snmp_table, "level")] != 0;
 }
 
 /* Fill what follows from the rest: the level from which passwords are
@@ -639,9 +167,9 @@ static void snmp_finish(cfg_ctx *cx, ev_snmp_cfg *s, bool level_set)
     if (!level_set)
         s->level = s->priv_password ? EV_SEC_AUTHPRIV : s->auth_password ? EV_SEC_AUTHNOPRIV : EV_SEC_NOAUTH;
     if (s->level >= EV_SEC_AUTHNOPRIV && !s->auth_protocol)
-        s->auth_protocol = dup_str(cx, 0, "SHA-256");
+        s->auth_protocol = cfg_strdup(cx, 0, "SHA-256");
     if (s->level == EV_SEC_AUTHPRIV && !s->priv_protocol)
-        s->priv_protocol = dup_str(cx, 0, "AES");
+        s->priv_protocol = cfg_strdup(cx, 0, "AES");
 }
 
 /* Checks that span keys, on the settings a device will really use. */
@@ -649,15 +177,15 @@ static void snmp_check(cfg_ctx *cx, const ev_snmp_cfg *s, unsigned line, const c
 {
     if (s->version != EV_SNMP_V3) {
         if (!s->community)
-            err(cx, line, "%s: SNMPv%s needs a community", sect, s->version == EV_SNMP_V1 ? "1" : "2c");
+            cfg_error(cx, line, "%s: SNMPv%s needs a community", sect, s->version == EV_SNMP_V1 ? "1" : "2c");
         return;
     }
     if (!s->user)
-        err(cx, line, "%s: SNMPv3 needs a user (snmp.user)", sect);
+        cfg_error(cx, line, "%s: SNMPv3 needs a user (snmp.user)", sect);
     bool need_auth = s->level >= EV_SEC_AUTHNOPRIV && !s->auth_password;
     bool need_priv = s->level == EV_SEC_AUTHPRIV && !s->priv_password;
     if (need_auth || need_priv)
-        err(cx, line, "%s: security level %s needs %s%s%s", sect,
+        cfg_error(cx, line, "%s: security level %s needs %s%s%s", sect,
             s->level == EV_SEC_AUTHPRIV ? "authPriv" : "authNoPriv", need_auth ? "auth_password" : "",
             need_auth && need_priv ? " and " : "", need_priv ? "priv_password" : "");
 }
@@ -665,18 +193,18 @@ static void snmp_check(cfg_ctx *cx, const ev_snmp_cfg *s, unsigned line, const c
 static void snmp_init(cfg_ctx *cx, ev_snmp_cfg *s)
 {
     *s = (ev_snmp_cfg){.version = EV_SNMP_V2C, .timeout_ms = 2000, .retries = 1, .max_repetitions = 25};
-    s->community = dup_str(cx, 0, "public");
+    s->community = cfg_strdup(cx, 0, "public");
 }
 
 static void snmp_copy(cfg_ctx *cx, ev_snmp_cfg *dst, const ev_snmp_cfg *src)
 {
     *dst = *src;
-    dst->community = dup_str(cx, 0, src->community);
-    dst->user = dup_str(cx, 0, src->user);
-    dst->auth_protocol = dup_str(cx, 0, src->auth_protocol);
-    dst->auth_password = dup_str(cx, 0, src->auth_password);
-    dst->priv_protocol = dup_str(cx, 0, src->priv_protocol);
-    dst->priv_password = dup_str(cx, 0, src->priv_password);
+    dst->community = cfg_strdup(cx, 0, src->community);
+    dst->user = cfg_strdup(cx, 0, src->user);
+    dst->auth_protocol = cfg_strdup(cx, 0, src->auth_protocol);
+    dst->auth_password = cfg_strdup(cx, 0, src->auth_password);
+    dst->priv_protocol = cfg_strdup(cx, 0, src->priv_protocol);
+    dst->priv_password = cfg_strdup(cx, 0, src->priv_password);
 }
 
 static void snmp_free(ev_snmp_cfg *s)
@@ -699,12 +227,12 @@ static void check_url(cfg_ctx *cx, const char *url, unsigned line, const char *l
     char *scheme = NULL, *host = NULL;
 
     if (!u) {
-        err(cx, line, "out of memory");
+        cfg_error(cx, line, "out of memory");
         return;
     }
     CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (rc != CURLUE_OK) {
-        err(cx, line, "%s: bad URL '%s' (%s; expected %s)", label, url, curl_url_strerror(rc), expected);
+        cfg_error(cx, line, "%s: bad URL '%s' (%s; expected %s)", label, url, curl_url_strerror(rc), expected);
         goto out;
     }
     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
@@ -713,16 +241,16 @@ static void check_url(cfg_ctx *cx, const char *url, unsigned line, const char *l
     for (size_t i = 0; scheme && schemes[i]; i++)
         known |= !strcasecmp(scheme, schemes[i]);
     if (!known || !strstr(url, "://"))
-        err(cx, line, "%s: bad URL scheme in '%s' (expected %s)", label, url, expected);
+        cfg_error(cx, line, "%s: bad URL scheme in '%s' (expected %s)", label, url, expected);
     else if (!host || !*host)
-        err(cx, line, "%s: no host in URL '%s'", label, url);
+        cfg_error(cx, line, "%s: no host in URL '%s'", label, url);
 out:
     curl_free(scheme);
     curl_free(host);
     curl_url_cleanup(u);
 }
 
-static const field influx_fields[] = {
+static const cfg_field influx_fields[] = {
     {.key = "enabled", .kind = K_BOOL, .off = offsetof(ev_influx_cfg, enabled)},
     {.key = "url", .kind = K_STR, .off = offsetof(ev_influx_cfg, url)},
     {.key = "database", .kind = K_STR, .off = offsetof(ev_influx_cfg, database)},
@@ -733,7 +261,7 @@ static const field influx_fields[] = {
     {.key = "gzip", .kind = K_BOOL, .off = offsetof(ev_influx_cfg, gzip)},
     {.key = "max_queue", .kind = K_UINT, .off = offsetof(ev_influx_cfg, max_queue), .min = 1, .max = 100000000},
 };
-static const table influx_table = {FIELDS(influx_fields), NULL, NULL};
+static const cfg_table influx_table = {FIELDS(influx_fields), NULL, NULL};
 
 static void out_influx(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
@@ -742,14 +270,14 @@ static void out_influx(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_
     unsigned seen[MAX_KEYS] = {0};
 
     in->enabled = true;
-    if (expect_map(cx, k, v, label))
-        read_map(cx, v, &influx_table, in, label, seen);
+    if (cfg_expect_map(cx, k, v, label))
+        cfg_read_map(cx, v, &influx_table, in, label, seen);
     if (in->url) {
         size_t n = strlen(in->url);
         while (n > 1 && in->url[n - 1] == '/') /* the output appends /write */
             in->url[--n] = 0;
-        size_t at = key_at(&influx_table, "url");
-        check_url(cx, in->url, seen[at] ? seen[at] : line_of(k), "outputs.influxdb.url", schemes,
+        size_t at = cfg_key_at(&influx_table, "url");
+        check_url(cx, in->url, seen[at] ? seen[at] : cfg_line(k), "outputs.influxdb.url", schemes,
                   "http:// or https://");
     }
 }
@@ -758,19 +286,19 @@ static void mqtt_topic_prefix(cfg_ctx *cx, void *obj, const yaml_node_t *k, cons
                               const char *label)
 {
     ev_mqtt_cfg *m = obj;
-    const char *t = scalar_or_err(cx, k, v, label, "a string");
+    const char *t = cfg_scalar(cx, k, v, label, "a string");
     if (!t)
         return;
     size_t n = strlen(t);
     if (strpbrk(t, "+#") || t[0] == '/' || t[n - 1] == '/' || strstr(t, "//")) {
-        err(cx, line_of(v), "%s: bad topic prefix '%s' (no wildcards, no empty levels)", label, t);
+        cfg_error(cx, cfg_line(v), "%s: bad topic prefix '%s' (no wildcards, no empty levels)", label, t);
         return;
     }
     free(m->topic_prefix);
-    m->topic_prefix = dup_str(cx, line_of(v), t);
+    m->topic_prefix = cfg_strdup(cx, cfg_line(v), t);
 }
 
-static const field mqtt_fields[] = {
+static const cfg_field mqtt_fields[] = {
     {.key = "enabled", .kind = K_BOOL, .off = offsetof(ev_mqtt_cfg, enabled)},
     {.key = "url", .kind = K_STR, .off = offsetof(ev_mqtt_cfg, url)},
     {.key = "client_id", .kind = K_STR, .off = offsetof(ev_mqtt_cfg, client_id)},
@@ -779,7 +307,7 @@ static const field mqtt_fields[] = {
     {.key = "topic_prefix", .kind = K_CUSTOM, .fn = mqtt_topic_prefix},
     {.key = "qos", .kind = K_INT, .off = offsetof(ev_mqtt_cfg, qos), .min = 0, .max = 2},
 };
-static const table mqtt_table = {FIELDS(mqtt_fields), NULL, NULL};
+static const cfg_table mqtt_table = {FIELDS(mqtt_fields), NULL, NULL};
 
 static void out_mqtt(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
@@ -788,19 +316,19 @@ static void out_mqtt(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_no
     unsigned seen[MAX_KEYS] = {0};
 
     m->enabled = true;
-    if (expect_map(cx, k, v, label))
-        read_map(cx, v, &mqtt_table, m, label, seen);
-    size_t at = key_at(&mqtt_table, "url");
+    if (cfg_expect_map(cx, k, v, label))
+        cfg_read_map(cx, v, &mqtt_table, m, label, seen);
+    size_t at = cfg_key_at(&mqtt_table, "url");
     if (m->url)
-        check_url(cx, m->url, seen[at] ? seen[at] : line_of(k), "outputs.mqtt.url", schemes,
+        check_url(cx, m->url, seen[at] ? seen[at] : cfg_line(k), "outputs.mqtt.url", schemes,
                   "tcp://, ssl://, mqtt://, mqtts://, ws:// or wss://");
 }
 
-static const field outputs_fields[] = {
+static const cfg_field outputs_fields[] = {
     {.key = "influxdb", .kind = K_CUSTOM, .fn = out_influx},
     {.key = "mqtt", .kind = K_CUSTOM, .fn = out_mqtt},
 };
-static const table outputs_table = {FIELDS(outputs_fields), NULL, NULL};
+static const cfg_table outputs_table = {FIELDS(outputs_fields), NULL, NULL};
 
 /* ---- devices ---------------------------------------------------------- */
 
@@ -841,7 +369,7 @@ static const char *address_problem(const char *a, char *why, size_t len)
         port = colon ? colon + 1 : NULL;
     }
     unsigned long long p;
-    if (port && (!parse_uint(port, &p) || p < 1 || p > 65535)) {
+    if (port && (!cfg_parse_uint(port, &p) || p < 1 || p > 65535)) {
         snprintf(why, len, "bad port '%.20s' (expected 1..65535)", port);
         return why;
     }
@@ -852,22 +380,22 @@ static void dev_address(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml
 {
     ev_device_cfg *d = &((dev_in *)obj)->d;
     char why[128];
-    const char *t = scalar_or_err(cx, k, v, label, "host[:port]");
+    const char *t = cfg_scalar(cx, k, v, label, "host[:port]");
     if (!t)
         return;
     const char *problem = address_problem(t, why, sizeof why);
     if (problem) {
-        err(cx, line_of(v), "%s '%s': %s", label, t, problem);
+        cfg_error(cx, cfg_line(v), "%s '%s': %s", label, t, problem);
         return;
     }
     free(d->address);
-    d->address = dup_str(cx, line_of(v), t);
+    d->address = cfg_strdup(cx, cfg_line(v), t);
 }
 
 static void dev_role(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
     ev_device_cfg *d = &((dev_in *)obj)->d;
-    const char *t = scalar_or_err(cx, k, v, label, "a role");
+    const char *t = cfg_scalar(cx, k, v, label, "a role");
     if (!t)
         return;
     for (ev_role r = EV_ROLE_IT; r <= EV_ROLE_OTHER; r++)
@@ -875,31 +403,31 @@ static void dev_role(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_no
             d->role = r;
             return;
         }
-    err(cx, line_of(v), "%s: bad role '%s' (expected it, facility, cooling or other)", label, t);
+    cfg_error(cx, cfg_line(v), "%s: bad role '%s' (expected it, facility, cooling or other)", label, t);
 }
 
 static void dev_feed(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
     ev_device_cfg *d = &((dev_in *)obj)->d;
-    const char *t = scalar_or_err(cx, k, v, label, "A or B");
+    const char *t = cfg_scalar(cx, k, v, label, "A or B");
     if (!t)
         return;
     if (strcasecmp(t, "A") && strcasecmp(t, "B")) {
-        err(cx, line_of(v), "%s: bad feed '%s' (expected A or B)", label, t);
+        cfg_error(cx, cfg_line(v), "%s: bad feed '%s' (expected A or B)", label, t);
         return;
     }
     free(d->feed);
-    d->feed = dup_str(cx, line_of(v), toupper((unsigned char)t[0]) == 'A' ? "A" : "B");
+    d->feed = cfg_strdup(cx, cfg_line(v), toupper((unsigned char)t[0]) == 'A' ? "A" : "B");
 }
 
 static void dev_snmp(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
     dev_in *di = obj;
-    di->snmp_line = line_of(k);
+    di->snmp_line = cfg_line(k);
     di->level_set |= read_snmp(cx, &di->d.snmp, k, v, label);
 }
 
-static const field dev_fields[] = {
+static const cfg_field dev_fields[] = {
     {.key = "name", .kind = K_NAME, .off = offsetof(dev_in, d.name), .required = true},
     {.key = "profile", .kind = K_STR, .off = offsetof(dev_in, d.profile_name), .required = true},
     {.key = "address", .kind = K_CUSTOM, .fn = dev_address, .required = true},
@@ -909,7 +437,7 @@ static const field dev_fields[] = {
     {.key = "feed", .kind = K_CUSTOM, .fn = dev_feed},
     {.key = "snmp", .kind = K_CUSTOM, .fn = dev_snmp},
 };
-static const table dev_table = {FIELDS(dev_fields), &snmp_table, "snmp"};
+static const cfg_table dev_table = {FIELDS(dev_fields), &snmp_table, "snmp"};
 
 /* Up to 12 names of the loaded profiles, for "unknown profile" errors. */
 static void profile_names(const ev_profile_set *set, char *buf, size_t len)
@@ -942,45 +470,45 @@ static void resolve_profile(cfg_ctx *cx, ev_config *c, ev_device_cfg *d, unsigne
     size_t n = ev_profiles_count(c->profiles);
     for (size_t i = 0; i < n && i < 64; i++)
         names[i] = ev_profile_name(ev_profiles_at(c->profiles, i));
-    const char *near = closest(d->profile_name, names, n < 64 ? n : 64);
+    const char *near = cfg_closest(d->profile_name, names, n < 64 ? n : 64);
     char known[600];
     profile_names(c->profiles, known, sizeof known);
     if (near)
-        err(cx, line, "%s profile: unknown profile '%s' (did you mean '%s'?; looked in %s)", sect,
+        cfg_error(cx, line, "%s profile: unknown profile '%s' (did you mean '%s'?; looked in %s)", sect,
             d->profile_name, near, c->profiles_dir);
     else
-        err(cx, line, "%s profile: unknown profile '%s' (looked in %s; %s)", sect, d->profile_name,
+        cfg_error(cx, line, "%s profile: unknown profile '%s' (looked in %s; %s)", sect, d->profile_name,
             c->profiles_dir, known);
 }
 
 static void read_device(cfg_ctx *cx, ev_config *c, const yaml_node_t *item, size_t idx, ev_device_cfg *out)
 {
-    dev_in di = {.d = {.role = EV_ROLE_IT, .line = line_of(item)}, .level_set = cx->snmp_level_set};
+    dev_in di = {.d = {.role = EV_ROLE_IT, .line = cfg_line(item)}, .level_set = cx->snmp_level_set};
     unsigned seen[MAX_KEYS] = {0};
     char sect[160], b[80];
 
     snmp_copy(cx, &di.d.snmp, &c->snmp_defaults);
     if (item->type != YAML_MAPPING_NODE) {
-        err(cx, line_of(item), "devices: item %zu: expected a mapping, got %s", idx + 1,
-            describe(item, b, sizeof b));
+        cfg_error(cx, cfg_line(item), "devices: item %zu: expected a mapping, got %s", idx + 1,
+            cfg_describe(item, b, sizeof b));
         *out = di.d;
         return;
     }
     /* name the device in messages by its name when it has one */
     snprintf(sect, sizeof sect, "device #%zu:", idx + 1);
     for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
-        const yaml_node_t *k = node_at(cx, p->key), *v = node_at(cx, p->value);
-        if (k->type == YAML_SCALAR_NODE && !strcmp(text_of(k), "name") && v->type == YAML_SCALAR_NODE &&
-            !is_null(v))
-            snprintf(sect, sizeof sect, "device '%.100s':", text_of(v));
+        const yaml_node_t *k = cfg_node(cx, p->key), *v = cfg_node(cx, p->value);
+        if (k->type == YAML_SCALAR_NODE && !strcmp(cfg_text(k), "name") && v->type == YAML_SCALAR_NODE &&
+            !cfg_is_null(v))
+            snprintf(sect, sizeof sect, "device '%.100s':", cfg_text(v));
     }
-    read_map(cx, item, &dev_table, &di, sect, seen);
+    cfg_read_map(cx, item, &dev_table, &di, sect, seen);
 
     for (size_t i = 0; i < dev_table.n; i++)
         if (dev_fields[i].required && !seen[i])
-            err(cx, di.d.line, "%s missing required field '%s'", sect, dev_fields[i].key);
+            cfg_error(cx, di.d.line, "%s missing required field '%s'", sect, dev_fields[i].key);
     if (di.d.profile_name)
-        resolve_profile(cx, c, &di.d, seen[key_at(&dev_table, "profile")], sect);
+        resolve_profile(cx, c, &di.d, seen[cfg_key_at(&dev_table, "profile")], sect);
 
     snmp_finish(cx, &di.d.snmp, di.level_set);
     if (di.snmp_line) {
@@ -1016,7 +544,7 @@ static void check_duplicates(cfg_ctx *cx, const ev_config *c)
     size_t n = 0, np = 0;
 
     if (!v || !pairs) {
-        err(cx, 0, "out of memory");
+        cfg_error(cx, 0, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < c->ndevices; i++)
@@ -1034,7 +562,7 @@ static void check_duplicates(cfg_ctx *cx, const ev_config *c)
     }
     qsort(pairs, np, 2 * sizeof *pairs, cmp_dup_line);
     for (size_t i = 0; i < np; i++)
-        err(cx, pairs[2 * i]->line, "device '%s': duplicate device name (first at line %u)", pairs[2 * i]->name,
+        cfg_error(cx, pairs[2 * i]->line, "device '%s': duplicate device name (first at line %u)", pairs[2 * i]->name,
             pairs[2 * i + 1]->line);
 out:
     free(v);
@@ -1046,20 +574,20 @@ static void read_devices(cfg_ctx *cx, ev_config *c)
     const yaml_node_t *seq = cx->devices;
     char b[80];
 
-    if (!seq || is_null(seq))
+    if (!seq || cfg_is_null(seq))
         return;
     if (seq->type != YAML_SEQUENCE_NODE) {
-        err(cx, cx->devices_line, "devices: expected a list, got %s", describe(seq, b, sizeof b));
+        cfg_error(cx, cx->devices_line, "devices: expected a list, got %s", cfg_describe(seq, b, sizeof b));
         return;
     }
     size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
     c->devices = calloc(n ? n : 1, sizeof *c->devices);
     if (!c->devices) {
-        err(cx, line_of(seq), "out of memory");
+        cfg_error(cx, cfg_line(seq), "out of memory");
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        read_device(cx, c, node_at(cx, seq->data.sequence.items.start[i]), i, &c->devices[i]);
+        read_device(cx, c, cfg_node(cx, seq->data.sequence.items.start[i]), i, &c->devices[i]);
         c->ndevices++;
     }
     check_duplicates(cx, c);
@@ -1067,58 +595,58 @@ static void read_devices(cfg_ctx *cx, ev_config *c)
 
 /* ---- agent and top level ---------------------------------------------- */
 
-static const field agent_fields[] = {
+static const cfg_field agent_fields[] = {
     {.key = "id", .kind = K_NAME, .off = offsetof(ev_config, agent_id), .required = true},
     {.key = "site", .kind = K_NAME, .off = offsetof(ev_config, site), .required = true},
     {.key = "hall", .kind = K_NAME, .off = offsetof(ev_config, hall), .required = true},
     {.key = "interval", .kind = K_DURATION, .off = offsetof(ev_config, interval_ms), .min = 100, .max = 86400000},
     {.key = "profiles_dir", .kind = K_STR, .off = offsetof(ev_config, profiles_dir)},
 };
-static const table agent_table = {FIELDS(agent_fields), NULL, NULL};
+static const cfg_table agent_table = {FIELDS(agent_fields), NULL, NULL};
 
 static void top_agent(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
-    cx->agent_line = line_of(k);
-    if (expect_map(cx, k, v, label))
-        read_map(cx, v, &agent_table, obj, label, cx->agent_seen);
-    cx->profiles_dir_line = cx->agent_seen[key_at(&agent_table, "profiles_dir")];
+    cx->agent_line = cfg_line(k);
+    if (cfg_expect_map(cx, k, v, label))
+        cfg_read_map(cx, v, &agent_table, obj, label, cx->agent_seen);
+    cx->profiles_dir_line = cx->agent_seen[cfg_key_at(&agent_table, "profiles_dir")];
 }
 
 static void top_snmp(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
-    cx->snmp_line = line_of(k);
+    cx->snmp_line = cfg_line(k);
     cx->snmp_level_set = read_snmp(cx, &((ev_config *)obj)->snmp_defaults, k, v, label);
 }
 
 static void top_outputs(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
-    if (expect_map(cx, k, v, label))
-        read_map(cx, v, &outputs_table, obj, label, NULL);
+    if (cfg_expect_map(cx, k, v, label))
+        cfg_read_map(cx, v, &outputs_table, obj, label, NULL);
 }
 
 static void top_devices(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
     cx->devices = v;
-    cx->devices_line = line_of(k);
+    cx->devices_line = cfg_line(k);
 }
 
-static const field top_fields[] = {
+static const cfg_field top_fields[] = {
     {.key = "agent", .kind = K_CUSTOM, .fn = top_agent},
     {.key = "snmp", .kind = K_CUSTOM, .fn = top_snmp},
     {.key = "outputs", .kind = K_CUSTOM, .fn = top_outputs},
     {.key = "devices", .kind = K_CUSTOM, .fn = top_devices},
 };
-static const table top_table = {FIELDS(top_fields), NULL, NULL};
+static const cfg_table top_table = {FIELDS(top_fields), NULL, NULL};
 
 static void check_agent(cfg_ctx *cx, const ev_config *c)
 {
     if (!cx->agent_line) {
-        err(cx, 1, "missing required section 'agent' (with id, site and hall)");
+        cfg_error(cx, 1, "missing required section 'agent' (with id, site and hall)");
         return;
     }
     for (size_t i = 0; i < agent_table.n; i++)
         if (agent_fields[i].required && !cx->agent_seen[i])
-            err(cx, cx->agent_line, "agent: missing required field '%s'", agent_fields[i].key);
+            cfg_error(cx, cx->agent_line, "agent: missing required field '%s'", agent_fields[i].key);
 }
 
 /* profiles_dir: the caller's, else the file's (relative to the file's
@@ -1144,7 +672,7 @@ static void load_profiles(cfg_ctx *cx, ev_config *c, const char *override)
     free(c->profiles_dir);
     c->profiles_dir = dir;
     if (!dir) {
-        err(cx, line, "out of memory");
+        cfg_error(cx, line, "out of memory");
         return;
     }
 
@@ -1156,10 +684,10 @@ static void load_profiles(cfg_ctx *cx, ev_config *c, const char *override)
     if (c->profiles)
         return;
     if (line) /* point at the line that named it, even if the loader said why */
-        err(cx, line, "agent.profiles_dir: cannot read profiles directory '%s'%s%s", dir, e ? ": " : "",
+        cfg_error(cx, line, "agent.profiles_dir: cannot read profiles directory '%s'%s%s", dir, e ? ": " : "",
             e ? strerror(e) : "");
     else if (cx->diag->n == before)
-        err(cx, 0, "cannot read profiles directory '%s'%s%s (set agent.profiles_dir, --profiles or "
+        cfg_error(cx, 0, "cannot read profiles directory '%s'%s%s (set agent.profiles_dir, --profiles or "
             "$EVMON_PROFILES_DIR)", dir, e ? ": " : "", e ? strerror(e) : "");
 }
 
@@ -1181,18 +709,18 @@ static bool tab_indented(FILE *f, unsigned line)
 static void syntax_error(cfg_ctx *cx, const yaml_parser_t *p, FILE *f)
 {
     if (p->error == YAML_READER_ERROR) {
-        err(cx, 0, "YAML: %s at byte %zu", p->problem, p->problem_offset);
+        cfg_error(cx, 0, "YAML: %s at byte %zu", p->problem, p->problem_offset);
         return;
     }
     unsigned line = (unsigned)p->problem_mark.line + 1, ctx_line = (unsigned)p->context_mark.line + 1;
     const char *problem = p->problem ? p->problem : "cannot parse";
     const char *hint = tab_indented(f, line) ? " (tabs are not allowed for indentation: use spaces)" : "";
     if (p->context && strstr(p->context, "simple key")) /* "key value" missing its ':' */
-        err(cx, ctx_line, "YAML syntax error: %s%s", problem, hint);
+        cfg_error(cx, ctx_line, "YAML syntax error: %s%s", problem, hint);
     else if (p->context && ctx_line != line)
-        err(cx, line, "YAML syntax error: %s (%s at line %u)%s", problem, p->context, ctx_line, hint);
+        cfg_error(cx, line, "YAML syntax error: %s (%s at line %u)%s", problem, p->context, ctx_line, hint);
     else
-        err(cx, line, "YAML syntax error: %s%s", problem, hint);
+        cfg_error(cx, line, "YAML syntax error: %s%s", problem, hint);
 }
 
 /* After the first document: true when nothing follows it. */
@@ -1203,7 +731,7 @@ static bool no_second_document(cfg_ctx *cx, yaml_parser_t *p)
         return false; /* a syntax error further down */
     bool none = !yaml_document_get_root_node(&extra);
     if (!none)
-        err(cx, (unsigned)extra.start_mark.line + 1, "only one YAML document is allowed (found a second '---')");
+        cfg_error(cx, (unsigned)extra.start_mark.line + 1, "only one YAML document is allowed (found a second '---')");
     yaml_document_delete(&extra);
     return none;
 }
@@ -1214,7 +742,7 @@ static bool parse_yaml(cfg_ctx *cx, FILE *f, yaml_document_t *doc)
     yaml_parser_t parser;
 
     if (!yaml_parser_initialize(&parser)) {
-        err(cx, 0, "out of memory");
+        cfg_error(cx, 0, "out of memory");
         return false;
     }
     yaml_parser_set_input_file(&parser, f);
@@ -1234,15 +762,15 @@ static ev_config *config_new(cfg_ctx *cx, const char *path)
     ev_config *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->path = dup_str(cx, 0, path);
+    c->path = cfg_strdup(cx, 0, path);
     c->interval_ms = 10000;
     snmp_init(cx, &c->snmp_defaults);
     c->influx = (ev_influx_cfg){.batch_size = 5000, .timeout_ms = 5000, .gzip = true, .max_queue = 100000};
-    c->influx.url = dup_str(cx, 0, "http://127.0.0.1:8086");
-    c->influx.database = dup_str(cx, 0, "evmon");
+    c->influx.url = cfg_strdup(cx, 0, "http://127.0.0.1:8086");
+    c->influx.database = cfg_strdup(cx, 0, "evmon");
     c->mqtt = (ev_mqtt_cfg){.qos = 1};
-    c->mqtt.url = dup_str(cx, 0, "tcp://127.0.0.1:1883");
-    c->mqtt.topic_prefix = dup_str(cx, 0, "evalley");
+    c->mqtt.url = cfg_strdup(cx, 0, "tcp://127.0.0.1:1883");
+    c->mqtt.topic_prefix = cfg_strdup(cx, 0, "evalley");
     return c;
 }
 
@@ -1250,22 +778,22 @@ static ev_config *config_new(cfg_ctx *cx, const char *path)
 static void read_config(cfg_ctx *cx, ev_config *c, const yaml_node_t *root, const char *profiles_dir)
 {
     char b[80];
-    if (!root || is_null(root)) {
-        err(cx, 1, "empty config file (expected agent:, snmp:, outputs: and devices:)");
+    if (!root || cfg_is_null(root)) {
+        cfg_error(cx, 1, "empty config file (expected agent:, snmp:, outputs: and devices:)");
         return;
     }
     if (root->type != YAML_MAPPING_NODE) {
-        err(cx, line_of(root), "expected a mapping at top level (agent:, snmp:, outputs:, devices:), got %s",
-            describe(root, b, sizeof b));
+        cfg_error(cx, cfg_line(root), "expected a mapping at top level (agent:, snmp:, outputs:, devices:), got %s",
+            cfg_describe(root, b, sizeof b));
         return;
     }
-    read_map(cx, root, &top_table, c, "", NULL);
+    cfg_read_map(cx, root, &top_table, c, "", NULL);
     check_agent(cx, c);
     load_profiles(cx, c, profiles_dir);
     read_devices(cx, c);
     snmp_finish(cx, &c->snmp_defaults, cx->snmp_level_set);
     if (!c->mqtt.client_id && c->agent_id)
-        c->mqtt.client_id = dup_str(cx, 0, c->agent_id);
+        c->mqtt.client_id = cfg_strdup(cx, 0, c->agent_id);
 }
 
 /* The file -> a config, or NULL with every problem counted in cx. */
@@ -1276,11 +804,11 @@ static ev_config *load(cfg_ctx *cx, const char *path, const char *profiles_dir)
 
     FILE *f = fopen(path, "rb");
     if (!f) {
-        err(cx, 0, "cannot open: %s", strerror(errno));
+        cfg_error(cx, 0, "cannot open: %s", strerror(errno));
         return NULL;
     }
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        err(cx, 0, "cannot read: is a directory");
+        cfg_error(cx, 0, "cannot read: is a directory");
         fclose(f);
         return NULL;
     }
@@ -1294,7 +822,7 @@ static ev_config *load(cfg_ctx *cx, const char *path, const char *profiles_dir)
     if (c)
         read_config(cx, c, yaml_document_get_root_node(&doc), profiles_dir);
     else
-        err(cx, 0, "out of memory");
+        cfg_error(cx, 0, "out of memory");
     yaml_document_delete(&doc);
     return c;
 }
@@ -1303,7 +831,7 @@ ev_config *ev_config_load_with_profiles(const char *path, const char *profiles_d
 {
     cfg_ctx cx = {.file = path, .diag = diag};
     ev_config *c = load(&cx, path, profiles_dir);
-    flush_errors(&cx);
+    cfg_flush_errors(&cx);
     if (cx.nerr) {
         ev_config_free(c);
         return NULL;
