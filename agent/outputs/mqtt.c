@@ -332,6 +332,18 @@ static int mqtt_flush(ev_output *base, unsigned timeout_ms)
     return done ? 0 : -1;
 }
 
+static int mqtt_publish(ev_output *base, const char *topic, const void *payload, size_t len,
+                        bool retained)
+{
+    ev_mqtt *o = (ev_mqtt *)base;
+    ev_buf full;
+    ev_buf_init(&full);
+    ev_buf_printf(&full, "%s/%s", o->prefix, topic);
+    int rc = full.oom ? -1 : publish(o, ev_buf_cstr(&full), payload, len, o->qos, retained, 0);
+    ev_buf_free(&full);
+    return rc;
+}
+
 static void mqtt_stats(const ev_output *base, ev_output_stats *st)
 {
     ev_mqtt *o = (ev_mqtt *)base;
@@ -510,6 +522,7 @@ ev_output *ev_mqtt_output_new(const ev_config *cfg)
     o->base.write = mqtt_write;
     o->base.flush = mqtt_flush;
     o->base.stats = mqtt_stats;
+    o->base.publish = mqtt_publish;
     o->base.free = mqtt_free;
     if (copy_config(o, cfg) < 0) {
         ev_err("mqtt: out of memory");

@@ -10,6 +10,7 @@
 #ifndef EVMON_OUTPUT_H
 #define EVMON_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,11 @@ struct ev_output {
      * and by `once`). 0 when everything was sent. */
     int (*flush)(ev_output *o, unsigned timeout_ms);
     void (*stats)(const ev_output *o, ev_output_stats *st);
+    /* Publish one message on `topic` below the output's topic prefix
+     * ("<site>/<hall>/summary" -> "evalley/<site>/<hall>/summary"): hall
+     * summaries, alert state. The payload is copied; never blocks. NULL
+     * on outputs that have no topics (InfluxDB). 0, or -1 when refused. */
+    int (*publish)(ev_output *o, const char *topic, const void *payload, size_t len, bool retained);
     void (*free)(ev_output *o);
 };
 
