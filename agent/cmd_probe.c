@@ -8,6 +8,11 @@
  * value and its ASN.1 type, scaled value and the point it went to, or why
  * there is none), then each request with its timing. Exit 0 when the
  * device answered, 1 otherwise, 2 on a usage error.
+ *
+ * With a Modbus profile the Modbus collector (collectors/modbus.c) reads
+ * the device instead, over TCP (HOST[:PORT]) or RTU (a /dev path), and the
+ * requests shown are the merged request plan: function, first register,
+ * count, how many profile values each carries, tries and time.
  */
 #include <getopt.h>
 #include <stddef.h>
@@ -21,6 +26,7 @@
 #include "agent/log.h"
 #include "agent/loop.h"
 #include "agent/profile.h"
+#include "collectors/modbus.h"
 #include "collectors/snmp.h"
 
 static void usage(FILE *to)
@@ -50,6 +56,13 @@ static void usage(FILE *to)
             "  -r, --retries N           (default 1)\n"
             "  -R, --max-repetitions N   GETBULK max-repetitions (default 25)\n"
             "      --debug               log the SNMP library's messages\n"
+            "Modbus profiles (HOST[:PORT] for TCP, port 502; a /dev/tty* path for RTU;\n"
+            "-t and -r apply, default 1000 ms and 1):\n"
+            "      --unit N              unit id (default 1)\n"
+            "      --baud N              RTU baud rate (default 9600)\n"
+            "      --parity none|even|odd  RTU parity (default even)\n"
+            "      --stop-bits 1|2       RTU stop bits (default 1)\n"
+            "      --max-gap N           registers a merged request may skip (default 10)\n"
             "  -h, --help                this text\n",
             ev_default_profiles_dir());
 }
@@ -68,7 +81,8 @@ typedef struct {
 
 typedef struct {
     ev_snmp_request_info r;
-    char kind[16], outcome[48];
+    char kind[16], outcome[96];
+    char what[64]; /* Modbus: "2999 x79, 20 values" */
 } req_row;
 
 typedef struct {
@@ -131,7 +145,12 @@ static void format_raw(const probe_state *s, const ev_trace *t, char *buf, size_
     case EV_V_UINT:
     case EV_V_U64: snprintf(num, sizeof num, "%llu", (unsigned long long)v->u); break;
     case EV_V_STR: snprintf(num, sizeof num, "\"%.40s\"", v->s ? v->s : ""); break;
+    case EV_V_FLOAT: snprintf(num, sizeof num, "%.9g", v->d); break;
     default: num[0] = 0; break;
+    }
+    if (v && v->nbits && v->type != EV_V_NONE) { /* Modbus: the register image */
+        snprintf(buf, len, "%s (0x%0*llx)", num, (int)(v->nbits + 3) / 4, (unsigned long long)v->bits);
+        return;
     }
     if (!num[0])
         snprintf(buf, len, "%s", type ? type : "(none)");
@@ -179,6 +198,19 @@ static void on_request(void *ud, const ev_device_cfg *dev, const ev_snmp_request
     snprintf(q->outcome, sizeof q->outcome, "%s", r->outcome ? r->outcome : "?");
 }
 
+static void on_mb_request(void *ud, const ev_device_cfg *dev, const ev_modbus_request_info *r)
+{
+    probe_state *s = ud;
+    s->reqs = grow(s->reqs, &s->capreqs, s->nreqs, sizeof *s->reqs);
+    req_row *q = &s->reqs[s->nreqs++];
+    memset(q, 0, sizeof *q);
+    q->r.tries = r->tries;
+    q->r.rtt_us = r->rtt_us;
+    snprintf(q->kind, sizeof q->kind, "FC%u", r->fc);
+    snprintf(q->what, sizeof q->what, "%u x%u, %u value%s", r->addr, r->count, r->nreads, r->nreads == 1 ? "" : "s");
+    snprintf(q->outcome, sizeof q->outcome, "%s", r->outcome ? r->outcome : "?");
+}
+
 static void on_result(void *ud, const ev_poll_result *r)
 {
     probe_state *s = ud;
@@ -217,15 +249,21 @@ static const char *status_name(ev_poll_status st)
 static void print_report(const probe_state *s, const ev_device_cfg *dev)
 {
     static const char *const vname[] = {"?", "v1", "v2c", "v3"};
-    printf("device %s, profile %s, SNMP %s: %s in %.1f ms\n\n", dev->address,
-           ev_profile_name(dev->profile), vname[dev->snmp.version <= 3 ? dev->snmp.version : 0],
+    char proto[64];
+    if (ev_profile_protocol(dev->profile) == EV_PROTO_MODBUS)
+        snprintf(proto, sizeof proto, "Modbus %s unit %u", dev->modbus.transport == EV_MB_RTU ? "RTU" : "TCP",
+                 dev->modbus.unit_id);
+    else
+        snprintf(proto, sizeof proto, "SNMP %s", vname[dev->snmp.version <= 3 ? dev->snmp.version : 0]);
+    printf("device %s, profile %s, %s: %s in %.1f ms\n\n", dev->address, ev_profile_name(dev->profile), proto,
            status_name(s->res.status), (double)s->res.duration_us / 1000.0);
     if (s->nrows) {
         int wm = width(s, offsetof(trace_row, metric), 6);
         int wo = width(s, offsetof(trace_row, oid), 12);
         int wr = width(s, offsetof(trace_row, raw), 10);
         int wv = width(s, offsetof(trace_row, value), 5);
-        printf("%-*s  %-*s  %-*s  %*s  %s\n", wm, "METRIC", wo, "INSTANCE OID", wr, "RAW (TYPE)", wv,
+        printf("%-*s  %-*s  %-*s  %*s  %s\n", wm, "METRIC", wo,
+               ev_profile_protocol(dev->profile) == EV_PROTO_MODBUS ? "REGISTER" : "INSTANCE OID", wr, "RAW (TYPE)", wv,
                "VALUE", "POINT");
         for (size_t i = 0; i < s->nrows; i++) {
             const trace_row *r = &s->rows[i];
@@ -234,6 +272,14 @@ static void print_report(const probe_state *s, const ev_device_cfg *dev)
         }
         printf("\n");
     }
+    if (ev_profile_protocol(dev->profile) == EV_PROTO_MODBUS) {
+        printf("REQUEST PLAN\n%3s  %-4s  %-24s  %5s  %9s  %s\n", "#", "FC", "REGISTERS", "TRIES", "MS", "OUTCOME");
+        for (size_t i = 0; i < s->nreqs; i++) {
+            const req_row *q = &s->reqs[i];
+            printf("%3zu  %-4s  %-24s  %5u  %9.2f  %s\n", i + 1, q->kind, q->what, q->r.tries,
+                   (double)q->r.rtt_us / 1000.0, q->outcome);
+        }
+    } else {
     printf("REQUESTS\n%3s  %-9s  %-13s  %4s  %5s  %9s  %s\n", "#", "TYPE", "VARBINDS", "REPS",
            "TRIES", "MS", "OUTCOME");
     for (size_t i = 0; i < s->nreqs; i++) {
@@ -247,6 +293,7 @@ static void print_report(const probe_state *s, const ev_device_cfg *dev)
         printf("%3zu  %-9s  %-13s  %4s  %5u  %9.2f  %s\n", i + 1, q->kind, vbs, reps, q->r.tries,
                (double)q->r.rtt_us / 1000.0, q->outcome);
     }
+    }
     size_t valid = 0;
     for (size_t i = 0; i < s->nrows; i++)
         valid += s->rows[i].valid;
@@ -259,6 +306,8 @@ static void print_report(const probe_state *s, const ev_device_cfg *dev)
 typedef struct {
     const char *profile, *profiles_dir, *profile_file, *address;
     ev_snmp_cfg snmp;
+    ev_modbus_cfg modbus;
+    bool timeout_set, retries_set;
     const char *level;
     bool debug;
 } probe_args;
@@ -309,7 +358,7 @@ static int parse_level(probe_args *a)
 /* 0 ok, 1 help printed, -1 usage error */
 static int parse_args(int argc, char **argv, probe_args *a)
 {
-    enum { OPT_PROFILES = 256, OPT_PROFILE_FILE, OPT_DEBUG };
+    enum { OPT_PROFILES = 256, OPT_PROFILE_FILE, OPT_DEBUG, OPT_UNIT, OPT_BAUD, OPT_PARITY, OPT_STOP, OPT_GAP };
     static const struct option opts[] = {
         {"profile", required_argument, NULL, 'P'},
         {"profiles", required_argument, NULL, OPT_PROFILES},
@@ -326,12 +375,20 @@ static int parse_args(int argc, char **argv, probe_args *a)
         {"retries", required_argument, NULL, 'r'},
         {"max-repetitions", required_argument, NULL, 'R'},
         {"debug", no_argument, NULL, OPT_DEBUG},
+        {"unit", required_argument, NULL, OPT_UNIT},
+        {"baud", required_argument, NULL, OPT_BAUD},
+        {"parity", required_argument, NULL, OPT_PARITY},
+        {"stop-bits", required_argument, NULL, OPT_STOP},
+        {"max-gap", required_argument, NULL, OPT_GAP},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     ev_snmp_cfg *c = &a->snmp;
     *c = (ev_snmp_cfg){.version = EV_SNMP_V2C, .community = "public", .timeout_ms = 2000,
                        .retries = 1, .max_repetitions = 25};
+    a->modbus = (ev_modbus_cfg){.transport = EV_MB_TCP, .unit_id = 1, .baud = 9600, .parity = 'E', .data_bits = 8,
+                                .stop_bits = 1, .timeout_ms = 1000, .retries = 1, .max_gap = 10,
+                                .max_registers = 125};
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "P:v:c:u:l:a:A:x:X:t:r:R:h", opts, NULL)) != -1) {
@@ -340,6 +397,31 @@ static int parse_args(int argc, char **argv, probe_args *a)
         case OPT_PROFILES: a->profiles_dir = optarg; break;
         case OPT_PROFILE_FILE: a->profile_file = optarg; break;
         case OPT_DEBUG: a->debug = true; break;
+        case OPT_UNIT:
+            if (parse_uint(optarg, "unit", 0, 255, &a->modbus.unit_id) < 0)
+                return -1;
+            break;
+        case OPT_BAUD:
+            if (parse_uint(optarg, "baud", 1200, 230400, &a->modbus.baud) < 0)
+                return -1;
+            break;
+        case OPT_STOP:
+            if (parse_uint(optarg, "stop-bits", 1, 2, &a->modbus.stop_bits) < 0)
+                return -1;
+            break;
+        case OPT_GAP:
+            if (parse_uint(optarg, "max-gap", 0, 124, &a->modbus.max_gap) < 0)
+                return -1;
+            break;
+        case OPT_PARITY:
+            a->modbus.parity = (char)(optarg[0] == 'n' || optarg[0] == 'N' ? 'N'
+                                      : optarg[0] == 'o' || optarg[0] == 'O' ? 'O'
+                                      : optarg[0] == 'e' || optarg[0] == 'E' ? 'E' : 0);
+            if (!a->modbus.parity) {
+                fprintf(stderr, "evmon probe: bad parity '%s' (none, even or odd)\n", optarg);
+                return -1;
+            }
+            break;
         case 'v':
             if (!strcmp(optarg, "1"))
                 c->version = EV_SNMP_V1;
@@ -362,10 +444,12 @@ static int parse_args(int argc, char **argv, probe_args *a)
         case 't':
             if (parse_uint(optarg, "timeout", 1, 600000, &c->timeout_ms) < 0)
                 return -1;
+            a->timeout_set = true;
             break;
         case 'r':
             if (parse_uint(optarg, "retries", 0, 20, &c->retries) < 0)
                 return -1;
+            a->retries_set = true;
             break;
         case 'R':
             if (parse_uint(optarg, "max-repetitions", 1, 1000, &c->max_repetitions) < 0)
@@ -381,6 +465,14 @@ static int parse_args(int argc, char **argv, probe_args *a)
         return -1;
     }
     a->address = argv[optind];
+    if (a->timeout_set)
+        a->modbus.timeout_ms = c->timeout_ms;
+    if (a->retries_set)
+        a->modbus.retries = c->retries;
+    if (a->address[0] == '/') { /* a serial line: Modbus RTU */
+        a->modbus.transport = EV_MB_RTU;
+        a->modbus.serial = (char *)a->address;
+    }
     if (c->version == EV_SNMP_V3) {
         if (!c->user) {
             fprintf(stderr, "evmon probe: SNMPv3 needs -u USER\n");
@@ -454,25 +546,40 @@ int cmd_probe(int argc, char **argv)
         .address = (char *)a.address,
         .role = EV_ROLE_OTHER,
         .snmp = a.snmp,
+        .modbus = a.modbus,
     };
+    bool modbus = ev_profile_protocol(profile) == EV_PROTO_MODBUS;
     ev_config cfg = {.path = "(command line)"};
     const ev_device_cfg *devs[] = {&dev};
     probe_state s = {0};
     ev_loop *loop = ev_loop_new();
-    ev_collector *c = loop ? ev_snmp_collector_new(loop, &cfg, devs, 1, on_result, &s) : NULL;
+    ev_collector *c = !loop ? NULL
+                      : modbus ? ev_modbus_collector_new(loop, &cfg, devs, 1, on_result, &s)
+                               : ev_snmp_collector_new(loop, &cfg, devs, 1, on_result, &s);
     if (!c) {
-        fprintf(stderr, "evmon probe: cannot set up the SNMP collector\n");
+        fprintf(stderr, "evmon probe: cannot set up the %s collector\n", modbus ? "Modbus" : "SNMP");
         ev_loop_free(loop);
         ev_profiles_free(set);
         return 1;
     }
-    ev_snmp_collector_observe(c, &(ev_snmp_observer){.request = on_request, .varbind = on_varbind,
-                                                     .trace = on_trace, .ud = &s});
+    if (modbus)
+        ev_modbus_collector_observe(c, &(ev_modbus_observer){.request = on_mb_request, .trace = on_trace, .ud = &s});
+    else
+        ev_snmp_collector_observe(c, &(ev_snmp_observer){.request = on_request, .varbind = on_varbind,
+                                                         .trace = on_trace, .ud = &s});
     ev_collector_poll(c, ev_wall_ns());
     while (!s.done)
         ev_loop_once(loop, 1000);
 
     print_report(&s, &dev);
+    if (modbus) {
+        ev_modbus_stats st;
+        ev_modbus_collector_stats(c, dev.name, &st);
+        printf("modbus counters: %llu requests, %llu exceptions, %llu bad replies, %llu timeouts, "
+               "%llu connection errors\n", (unsigned long long)st.requests, (unsigned long long)st.exceptions,
+               (unsigned long long)st.bad_replies, (unsigned long long)st.timeouts_req,
+               (unsigned long long)st.link_errors);
+    }
     bool answered = s.res.status == EV_POLL_OK || s.res.status == EV_POLL_PARTIAL;
     if (s.res.status == EV_POLL_PARTIAL)
         fprintf(stderr, "evmon probe: %s: partly read: %s\n", a.address, s.error);

@@ -352,7 +352,9 @@ int ev_rowset_add(ev_rowset *rs, size_t ci, const ev_oid *index, const ev_value 
         }
     }
     if (c->nrows == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
+        /* from 1, doubling: a row is ~300 bytes and most columns of a PDU have 1-3 rows, so
+         * 10,000 devices' rowsets stay small (docs/PERFORMANCE.md); kept across polls */
+        size_t cap = c->cap ? c->cap * 2 : 1;
         ev_row *rows = realloc(c->rows, cap * sizeof *rows);
         if (!rows)
             return -1;

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "modbus_value.h"
 #include "point.h"
 
 #define EV_OID_MAX 64
@@ -46,6 +47,7 @@ typedef enum {
     EV_V_UINT,   /* Gauge32, Counter32, TimeTicks, Unsigned32 */
     EV_V_U64,    /* Counter64 */
     EV_V_STR,    /* OCTET STRING (text), IpAddress as text, OID as text */
+    EV_V_FLOAT,  /* Modbus float32/float64 */
 } ev_vtype;
 
 typedef struct {
@@ -53,6 +55,10 @@ typedef struct {
     int64_t i;     /* EV_V_INT */
     uint64_t u;    /* EV_V_UINT, EV_V_U64 */
     char *s;       /* EV_V_STR, NUL-terminated, owned by the rowset */
+    double d;      /* EV_V_FLOAT */
+    uint64_t bits; /* Modbus: the register image (nbits > 0), which
+                      sentinels such as 0xFFFF or 0x8000 are compared with */
+    unsigned nbits;
 } ev_value;
 
 /* What a device answered: per fetched OID (scalar or column), its rows.
@@ -99,6 +105,13 @@ size_t ev_profiles_count(const ev_profile_set *set);
 const ev_profile *ev_profiles_at(const ev_profile_set *set, size_t i);
 
 const char *ev_profile_name(const ev_profile *p);
+
+/* An SNMP profile has `oid:` metrics; a Modbus profile (`protocol:
+ * modbus`) has `register:` metrics, whose fetch list is one scalar per
+ * distinct read, described by ev_profile_modbus_reads() (same order). */
+typedef enum { EV_PROTO_SNMP, EV_PROTO_MODBUS } ev_protocol;
+ev_protocol ev_profile_protocol(const ev_profile *p);
+const ev_mb_read *ev_profile_modbus_reads(const ev_profile *p, size_t *n);
 const char *ev_profile_description(const ev_profile *p);
 const ev_fetch *ev_profile_fetch_list(const ev_profile *p, size_t *n);
 

@@ -15,6 +15,11 @@
  * representable 10^k, so 96 x 0.01 gives the double nearest 0.96 and
  * 35128 x 100 gives exactly 3512800.
  *
+ * Modbus values arrive as decoded numbers (EV_V_INT/UINT/U64/FLOAT) with
+ * their register image in `bits`: a NaN float is no value, a sentinel
+ * matches either the decoded number or the image (0xFFFF, 0x8000), and a
+ * SunSpec scale-factor register adds its value to the power of ten.
+ *
  * Speed: nothing here allocates except the batch's own arena; templates
  * render into a stack buffer; the same row of another column is found by
  * binary search; reasons are formatted only when someone traces.
@@ -85,6 +90,7 @@ static bool value_matches(const ev_value *v, const ev_literal *lit)
     case EV_V_UINT:
     case EV_V_U64: return lit->is_int && lit->i >= 0 && (uint64_t)lit->i == v->u;
     case EV_V_STR: return !strcmp(lit->text, v->s);
+    case EV_V_FLOAT: return lit->is_int && (double)lit->i == v->d;
     default: return false;
     }
 }
@@ -105,6 +111,7 @@ static const char *value_text(const ev_value *v, char *buf, size_t len)
     case EV_V_UINT:
     case EV_V_U64: snprintf(buf, len, "%" PRIu64, v->u); break;
     case EV_V_STR: snprintf(buf, len, "\"%s\"", v->s); break;
+    case EV_V_FLOAT: snprintf(buf, len, "%.9g", v->d); break;
     default: snprintf(buf, len, "no value"); break;
     }
     return buf;
@@ -130,8 +137,10 @@ static bool is_sentinel(const ev_metric *m, const ev_value *v, double raw)
     for (size_t i = 0; i < m->nsentinels; i++) {
         int64_t s = m->sentinels[i];
         if (v->type == EV_V_INT ? v->i == s
-            : v->type == EV_V_STR ? raw == (double)s
-                                  : s >= 0 && v->u == (uint64_t)s)
+            : v->type == EV_V_STR || v->type == EV_V_FLOAT ? raw == (double)s
+                                                           : s >= 0 && v->u == (uint64_t)s)
+            return true;
+        if (v->nbits && s >= 0 && v->bits == (uint64_t)s) /* Modbus register image */
             return true;
     }
     return false;
@@ -173,6 +182,13 @@ static bool raw_value(eval_ctx *c, const ev_metric *m, const ev_row *row, double
     case EV_V_INT: raw = (double)v->i; break;
     case EV_V_UINT:
     case EV_V_U64: raw = (double)v->u; break;
+    case EV_V_FLOAT:
+        raw = v->d;
+        if (isnan(raw) || isinf(raw)) {
+            *reason = why(c, "%s (no value)", isnan(raw) ? "NaN" : "infinite");
+            return false;
+        }
+        break;
     case EV_V_STR: {
         char *end;
         raw = strtod(v->s, &end);
@@ -209,6 +225,22 @@ static bool raw_value(eval_ctx *c, const ev_metric *m, const ev_row *row, double
             return false;
         }
         exp += 3 * ((int)d - 9);
+    }
+    if (m->sf_col != EV_NO_COL) {
+        const ev_row *r = same_row(c, m->sf_col, &row->index);
+        if (!r || r->v.type != EV_V_INT) {
+            *reason = "scale factor register: no value";
+            return false;
+        }
+        if (r->v.i == INT16_MIN) {
+            *reason = "scale factor register: 0x8000 (not implemented)";
+            return false;
+        }
+        if (r->v.i < -10 || r->v.i > 10) {
+            *reason = why(c, "scale factor register: %" PRId64 " is outside -10..10", r->v.i);
+            return false;
+        }
+        exp += (int)r->v.i;
     }
     *x = raw * (double)m->scale_m;
     *e = exp;
@@ -366,8 +398,13 @@ static void trace(eval_ctx *c, const ev_metric *m, const ev_column *col, const e
     if (!c->trace)
         return;
     char oid[2 * OID_TEXT];
-    ev_oid_format(&col->oid, oid, sizeof oid);
-    if (index && index->len) {
+    if (c->p->protocol == EV_PROTO_MODBUS)
+        ev_mb_read_format(&c->p->mbreads[col - c->rs->cols], oid, sizeof oid);
+    else
+        ev_oid_format(&col->oid, oid, sizeof oid);
+    if (c->p->protocol == EV_PROTO_MODBUS) {
+        /* a register has no row index */
+    } else if (index && index->len) {
         size_t at = strlen(oid);
         oid[at++] = '.';
         ev_oid_format(index, oid + at, sizeof oid - at);

@@ -8,6 +8,11 @@
  * set and the others are kept. Everything the evaluator needs is resolved
  * here once: OIDs become fetch-list positions, tag templates are parsed
  * into segments, scales become exact decimal mantissa/exponent pairs.
+ *
+ * A Modbus profile (`protocol: modbus`) has `register:` metrics instead of
+ * `oid:` ones; each distinct read (function, address, type, order, bit
+ * field) becomes one scalar fetch entry, described by p->mbreads, so the
+ * evaluator treats both protocols alike.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +33,10 @@ typedef struct {
     ev_diag *diag;
     unsigned errors;
     ev_profile *p;
+    /* Modbus `defaults:` (0 / EV_MB_NTYPES when not given) */
+    uint8_t def_fc;
+    ev_mb_type def_type;
+    ev_mb_order def_order;
 } loader;
 
 /* Tags every point already carries (profile.h ev_tagset); a metric may
@@ -46,6 +55,10 @@ static const struct {
      {"active_power_w", "apparent_power_va", "power_factor", "current_a", "voltage_v", "energy_wh",
       "frequency_hz", "load_pct", NULL}},
     {"environment", {"temperature_c", "humidity_pct", NULL}},
+    {"cooling",
+     {"supply_air_temperature_c", "return_air_temperature_c", "supply_water_temperature_c",
+      "return_water_temperature_c", "fan_speed_pct", "fan_speed_rpm", "valve_pct",
+      "cooling_load_w", "cooling_capacity_pct", "power_w", "humidity_pct", NULL}},
     {"ups",
      {"battery_charge_pct", "runtime_s", "on_battery_s", "battery_voltage_v", "battery_current_a",
       "battery_temperature_c", "battery_status", NULL}},
@@ -333,7 +346,11 @@ static bool parse_placeholder(tmpl_parse *tp, char *in)
         fail(L, tp->node, "out of memory");
         return false;
     }
-    if (!strncmp(in, "col:", 4)) {
+    if (!strncmp(in, "col:", 4) && L->p->protocol == EV_PROTO_MODBUS) {
+        fail(L, tp->node, "%s: tags.%s: {%s} reads an SNMP column; a Modbus tag is literal text",
+             tp->ctx, tp->key, in);
+        return false;
+    } else if (!strncmp(in, "col:", 4)) {
         char *oidtext = in + 4;
         map = strchr(oidtext, ':');
         if (map)
@@ -630,6 +647,24 @@ static void parse_sentinels(loader *L, ev_metric *m, yaml_node_t *n, const char 
     }
 }
 
+static void parse_scale_offset(loader *L, ev_metric *m, yaml_node_t *vs, yaml_node_t *vo,
+                               const char *ctx)
+{
+    if (vs) {
+        const char *s = scalar_of(vs);
+        if (!s || !parse_decimal(s, &m->scale_m, &m->scale_e) || m->scale_m == 0)
+            fail(L, vs, "%s: scale: bad scale '%s' (a non-zero number such as 10 or 0.01)", ctx,
+                 s ? s : "?");
+    }
+    if (vo) {
+        const char *s = scalar_of(vo);
+        char *end = NULL;
+        m->offset = s ? strtod(s, &end) : 0;
+        if (!s || !*s || *end || !isfinite(m->offset))
+            fail(L, vo, "%s: offset: bad number '%s'", ctx, s ? s : "?");
+    }
+}
+
 /* The metric's name, looked up before anything else so that every message
  * about the metric can name it. */
 static const char *metric_name(loader *L, yaml_node_t *n)
@@ -661,7 +696,7 @@ static void parse_metric(loader *L, yaml_node_t *n, size_t pos)
     memset(m, 0, sizeof *m);
     m->line = line_of(n);
     m->scale_m = 1;
-    m->decimals_col = m->si_scale_col = EV_NO_COL;
+    m->decimals_col = m->si_scale_col = m->sf_col = EV_NO_COL;
 
     const char *name = required(L, n, v[K_NAME], ctx, "name");
     if (name) {
@@ -691,19 +726,7 @@ static void parse_metric(loader *L, yaml_node_t *n, size_t pos)
     m->field = field ? ev_pool_strdup(&p->pool, field) : NULL;
     check_names(L, m, v[K_MEASUREMENT], v[K_FIELD], ctx);
 
-    if (v[K_SCALE]) {
-        const char *s = scalar_of(v[K_SCALE]);
-        if (!s || !parse_decimal(s, &m->scale_m, &m->scale_e) || m->scale_m == 0)
-            fail(L, v[K_SCALE], "%s: scale: bad scale '%s' (a non-zero number such as 10 or 0.01)", ctx,
-                 s ? s : "?");
-    }
-    if (v[K_OFFSET]) {
-        const char *s = scalar_of(v[K_OFFSET]);
-        char *end = NULL;
-        m->offset = s ? strtod(s, &end) : 0;
-        if (!s || !*s || *end || !isfinite(m->offset))
-            fail(L, v[K_OFFSET], "%s: offset: bad number '%s'", ctx, s ? s : "?");
-    }
+    parse_scale_offset(L, m, v[K_SCALE], v[K_OFFSET], ctx);
     if (v[K_SENTINELS])
         parse_sentinels(L, m, v[K_SENTINELS], ctx);
     if (v[K_DECIMALS])
@@ -733,6 +756,232 @@ static void parse_metric(loader *L, yaml_node_t *n, size_t pos)
                       a profile with any error is dropped whole */
 }
 
+/* ---- Modbus metrics ----------------------------------------------------- */
+
+enum {
+    M_NAME, M_DESCRIPTION, M_FUNCTION, M_REGISTER, M_TYPE, M_ORDER, M_BIT, M_WIDTH, M_MEASUREMENT,
+    M_FIELD, M_SCALE, M_OFFSET, M_SENTINELS, M_SF, M_TAGS, M_COUNT
+};
+static const char *const modbus_keys[] = {
+    "name", "description", "function", "register", "type", "order", "bit", "width", "measurement",
+    "field", "scale", "offset", "sentinels", "scale_factor_register", "tags", NULL};
+
+/* The fetch position of a Modbus read, added when new. */
+static size_t mb_fetch_add(loader *L, const ev_mb_read *r)
+{
+    ev_profile *p = L->p;
+    for (size_t i = 0; i < p->nfetch; i++) {
+        const ev_mb_read *o = &p->mbreads[i];
+        if (o->fc == r->fc && o->addr == r->addr && o->type == r->type && o->order == r->order &&
+            o->bit == r->bit && o->width == r->width)
+            return i;
+    }
+    ev_mb_read *mr = ev_pool_grow(&p->pool, p->mbreads, (p->nfetch + 1) * sizeof *mr);
+    if (!mr) {
+        fail(L, NULL, "out of memory");
+        return EV_NO_COL;
+    }
+    p->mbreads = mr;
+    ev_oid oid = {.sub = {r->fc, r->addr}, .len = 2};
+    size_t before = p->nfetch;
+    mr[before] = *r;
+    p->nfetch = before; /* fetch_add appends: never a match, reads differ */
+    ev_fetch *f = ev_pool_grow(&p->pool, p->fetch, (before + 1) * sizeof *f);
+    if (!f) {
+        fail(L, NULL, "out of memory");
+        return EV_NO_COL;
+    }
+    p->fetch = f;
+    f[before] = (ev_fetch){.oid = oid, .scalar = true};
+    return p->nfetch++;
+}
+
+/* An integer key within lo..hi; false (reported) when not. */
+static bool int_in(loader *L, yaml_node_t *v, const char *ctx, const char *key, int64_t lo,
+                   int64_t hi, int64_t *out)
+{
+    const char *s = scalar_of(v);
+    if (!s || !parse_int(s, out) || *out < lo || *out > hi) {
+        fail(L, v, "%s: %s: '%s' is not an integer %" PRId64 "..%" PRId64, ctx, key, s ? s : "?", lo,
+             hi);
+        return false;
+    }
+    return true;
+}
+
+static bool mb_type(loader *L, yaml_node_t *v, const char *ctx, ev_mb_type *out)
+{
+    const char *s = scalar_of(v);
+    if (s && ev_mb_type_parse(s, out))
+        return true;
+    fail(L, v, "%s: type: unknown type '%s' (int16, uint16, int32, uint32, int64, uint64, float32, "
+               "float64 or bool)", ctx, s ? s : "?");
+    return false;
+}
+
+static bool mb_order(loader *L, yaml_node_t *v, const char *ctx, ev_mb_order *out)
+{
+    const char *s = scalar_of(v);
+    if (s && ev_mb_order_parse(s, out))
+        return true;
+    fail(L, v, "%s: order: unknown order '%s' (ABCD, CDAB, BADC or DCBA)", ctx, s ? s : "?");
+    return false;
+}
+
+/* function, type, order and bit field of one metric, from its keys and
+ * the profile's defaults; false (reported) when incomplete or wrong. */
+static bool mb_read_of(loader *L, yaml_node_t *n, yaml_node_t **v, const char *ctx, ev_mb_read *r)
+{
+    int64_t x;
+    bool ok = true;
+    *r = (ev_mb_read){.fc = L->def_fc, .type = L->def_type, .order = L->def_order};
+    if (v[M_FUNCTION])
+        ok &= int_in(L, v[M_FUNCTION], ctx, "function", 1, 4, &x) && (r->fc = (uint8_t)x);
+    if (!v[M_REGISTER]) {
+        fail(L, n, "%s: missing register (the 0-based protocol address)", ctx);
+        ok = false;
+    } else if (int_in(L, v[M_REGISTER], ctx, "register", 0, 65535, &x)) {
+        r->addr = (uint16_t)x;
+    } else {
+        ok = false;
+    }
+    if (!r->fc) {
+        fail(L, n, "%s: missing function (1 coils, 2 discrete inputs, 3 holding, 4 input registers; "
+                   "or defaults.function)", ctx);
+        return false;
+    }
+    bool bits = r->fc <= 2;
+    if (v[M_TYPE])
+        ok &= mb_type(L, v[M_TYPE], ctx, &r->type);
+    else if (bits)
+        r->type = EV_MB_BOOL;
+    if (v[M_ORDER])
+        ok &= mb_order(L, v[M_ORDER], ctx, &r->order);
+    if (!ok)
+        return false;
+    if (bits != (r->type == EV_MB_BOOL) && (v[M_TYPE] || r->type != EV_MB_NTYPES)) {
+        fail(L, v[M_TYPE] ? v[M_TYPE] : n, "%s: type %s does not go with function %u (%s)", ctx,
+             ev_mb_type_name(r->type), r->fc,
+             bits ? "coils and discrete inputs are bool" : "registers are not bool");
+        return false;
+    }
+    if (r->type == EV_MB_NTYPES) {
+        fail(L, n, "%s: missing type (int16, uint16, int32, uint32, int64, uint64, float32, "
+                   "float64; or defaults.type)", ctx);
+        return false;
+    }
+    unsigned words = ev_mb_type_words(r->type);
+    if ((unsigned)r->addr + words > 65536u) {
+        fail(L, v[M_REGISTER], "%s: register: %s at %u runs past register 65535", ctx,
+             ev_mb_type_name(r->type), r->addr);
+        return false;
+    }
+    if (v[M_BIT] || v[M_WIDTH]) {
+        unsigned nbits = 16 * words;
+        int64_t bit = 0, width = 1;
+        if (r->type == EV_MB_BOOL || r->type == EV_MB_FLOAT32 || r->type == EV_MB_FLOAT64 ||
+            ev_mb_type_signed(r->type)) {
+            fail(L, v[M_BIT] ? v[M_BIT] : v[M_WIDTH], "%s: bit fields need an unsigned integer "
+                 "type (uint16, uint32, uint64)", ctx);
+            return false;
+        }
+        if ((v[M_BIT] && !int_in(L, v[M_BIT], ctx, "bit", 0, nbits - 1, &bit)) ||
+            (v[M_WIDTH] && !int_in(L, v[M_WIDTH], ctx, "width", 1, nbits - bit, &width)))
+            return false;
+        r->bit = (uint8_t)bit;
+        r->width = (uint8_t)width;
+    }
+    return true;
+}
+
+static void parse_modbus_metric(loader *L, yaml_node_t *n, size_t pos)
+{
+    ev_profile *p = L->p;
+    yaml_node_t *v[M_COUNT];
+    char ctx[160];
+    const char *peek = metric_name(L, n);
+    if (peek && *peek)
+        snprintf(ctx, sizeof ctx, "metric '%s'", peek);
+    else
+        snprintf(ctx, sizeof ctx, "metrics[%zu]", pos);
+    if (!get_fields(L, n, ctx, modbus_keys, v))
+        return;
+
+    ev_metric *m = &p->metrics[p->nmetrics];
+    memset(m, 0, sizeof *m);
+    m->line = line_of(n);
+    m->scale_m = 1;
+    m->scalar = true;
+    m->col = m->decimals_col = m->si_scale_col = m->sf_col = EV_NO_COL;
+
+    const char *name = required(L, n, v[M_NAME], ctx, "name");
+    if (name) {
+        if (!is_name(name))
+            fail(L, v[M_NAME], "%s: name '%s' may only hold letters, digits, _ - .", ctx, name);
+        for (size_t i = 0; i < p->nmetrics; i++)
+            if (p->metrics[i].name && !strcmp(p->metrics[i].name, name))
+                fail(L, v[M_NAME], "%s: duplicate metric name (first at line %u)", ctx, p->metrics[i].line);
+        m->name = ev_pool_strdup(&p->pool, name);
+    }
+    ev_mb_read r;
+    if (mb_read_of(L, n, v, ctx, &r))
+        m->col = mb_fetch_add(L, &r);
+
+    const char *meas = required(L, n, v[M_MEASUREMENT], ctx, "measurement");
+    const char *field = required(L, n, v[M_FIELD], ctx, "field");
+    m->measurement = meas ? ev_pool_strdup(&p->pool, meas) : NULL;
+    m->field = field ? ev_pool_strdup(&p->pool, field) : NULL;
+    check_names(L, m, v[M_MEASUREMENT], v[M_FIELD], ctx);
+    parse_scale_offset(L, m, v[M_SCALE], v[M_OFFSET], ctx);
+    if (v[M_SENTINELS])
+        parse_sentinels(L, m, v[M_SENTINELS], ctx);
+    if (v[M_SF]) {
+        int64_t a;
+        if (int_in(L, v[M_SF], ctx, "scale_factor_register", 0, 65535, &a)) {
+            if (r.fc <= 2)
+                fail(L, v[M_SF], "%s: scale_factor_register: needs a register function (3 or 4)", ctx);
+            ev_mb_read sf = {.fc = r.fc, .addr = (uint16_t)a, .type = EV_MB_INT16};
+            m->sf_col = mb_fetch_add(L, &sf);
+        }
+    }
+    if (v[M_TAGS])
+        parse_tags(L, m, v[M_TAGS], ctx);
+    if (v[M_DESCRIPTION] && !scalar_of(v[M_DESCRIPTION]))
+        fail(L, v[M_DESCRIPTION], "%s: description: expected a string", ctx);
+    p->nmetrics++;
+}
+
+/* `defaults: {function: 3, type: float32, order: CDAB}` */
+static void parse_modbus_defaults(loader *L, yaml_node_t *n)
+{
+    static const char *const keys[] = {"function", "type", "order", NULL};
+    yaml_node_t *v[3];
+    int64_t x;
+    if (L->p->protocol != EV_PROTO_MODBUS) {
+        fail(L, n, "profile: defaults: only for Modbus profiles (protocol: modbus)");
+        return;
+    }
+    if (!get_fields(L, n, "defaults", keys, v))
+        return;
+    if (v[0] && int_in(L, v[0], "defaults", "function", 1, 4, &x))
+        L->def_fc = (uint8_t)x;
+    if (v[1])
+        mb_type(L, v[1], "defaults", &L->def_type);
+    if (v[2])
+        mb_order(L, v[2], "defaults", &L->def_order);
+}
+
+ev_protocol ev_profile_protocol(const ev_profile *p)
+{
+    return p->protocol;
+}
+
+const ev_mb_read *ev_profile_modbus_reads(const ev_profile *p, size_t *n)
+{
+    *n = p->protocol == EV_PROTO_MODBUS ? p->nfetch : 0;
+    return p->mbreads;
+}
+
 static void parse_metrics(loader *L, yaml_node_t *n)
 {
     ev_profile *p = L->p;
@@ -750,19 +999,36 @@ static void parse_metrics(loader *L, yaml_node_t *n)
         fail(L, n, "out of memory");
         return;
     }
-    for (size_t i = 0; i < count; i++)
-        parse_metric(L, node_at(L, n->data.sequence.items.start[i]), i);
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = node_at(L, n->data.sequence.items.start[i]);
+        if (L->p->protocol == EV_PROTO_MODBUS)
+            parse_modbus_metric(L, item, i);
+        else
+            parse_metric(L, item, i);
+    }
 }
 
 /* ---- files ------------------------------------------------------------- */
 
 static void parse_profile(loader *L, ev_profile_set *set, yaml_node_t *root)
 {
-    static const char *const keys[] = {"name", "description", "maps", "metrics", NULL};
-    yaml_node_t *v[4];
+    static const char *const keys[] = {"name", "description", "maps", "metrics", "protocol",
+                                       "defaults", NULL};
+    yaml_node_t *v[6];
     if (!get_fields(L, root, "profile", keys, v))
         return;
     ev_profile *p = L->p;
+    if (v[4]) {
+        const char *proto = scalar_of(v[4]);
+        if (proto && !strcmp(proto, "modbus"))
+            p->protocol = EV_PROTO_MODBUS;
+        else if (!proto || strcmp(proto, "snmp"))
+            fail(L, v[4], "profile: protocol: unknown protocol '%s' (snmp or modbus)", proto ? proto : "?");
+    }
+    L->def_type = EV_MB_NTYPES;
+    L->def_order = EV_MB_ABCD;
+    if (v[5])
+        parse_modbus_defaults(L, v[5]);
     p->line = line_of(root);
     const char *name = required(L, root, v[0], "profile", "name");
     if (name && !is_name(name))

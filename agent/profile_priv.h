@@ -101,6 +101,7 @@ typedef struct {
     size_t nwhere;
     size_t decimals_col;      /* value / 10^v (Raritan decimalDigits, entPhySensorPrecision) */
     size_t si_scale_col;      /* value x 10^(3(v-9)) (entPhySensorScale) */
+    size_t sf_col;            /* Modbus: value x 10^v (SunSpec _SF register) */
     bool sum;                 /* aggregate: sum of every row */
 } ev_metric;
 
@@ -111,6 +112,8 @@ struct ev_profile {
     size_t nmetrics;
     ev_fetch *fetch;
     size_t nfetch;
+    ev_protocol protocol;
+    ev_mb_read *mbreads;      /* Modbus: one per fetch entry, same order */
     ev_label_map *maps;
     size_t nmaps;
     ev_pool pool;
