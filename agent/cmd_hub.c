@@ -1,0 +1,182 @@
+/*
+ * cmd_hub.c - `evmon hub -c FILE`: run the hub (hub.h) in the foreground
+ * until SIGTERM/SIGINT, then flush InfluxDB and say "offline". Also
+ * `evmon check` on a hub file (cmd_check_hub). Signals arrive through a
+ * signalfd on the event loop, as in the agent.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "agent/cmd.h"
+#include "agent/hub.h"
+#include "agent/hub_config.h"
+#include "agent/log.h"
+#include "agent/loop.h"
+#include "agent/sdnotify.h"
+
+#define FLUSH_ON_EXIT_MS 5000
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: evmon hub -c FILE [--log-level LEVEL]\n\n"
+                "Subscribe to the agents' MQTT topics (a shared subscription, so several hubs\n"
+                "split the ingest), write every point to InfluxDB, and publish the cluster and\n"
+                "site roll-up (energy-weighted PUE, coverage, demand and headroom against the\n"
+                "cluster target) to InfluxDB and as retained <prefix>/cluster/summary and\n"
+                "<prefix>/<site>/summary. Runs until SIGTERM or SIGINT. See docs/HUB.md.\n\n"
+                "  -c, --config FILE     the hub's configuration (YAML, with a top-level hub: key)\n"
+                "      --log-level L     err, warning, notice, info (default), debug\n");
+}
+
+static int parse_level(const char *s)
+{
+    static const struct { const char *n; int l; } lv[] = {
+        {"err", EV_LOG_ERR}, {"error", EV_LOG_ERR}, {"warning", EV_LOG_WARNING},
+        {"notice", EV_LOG_NOTICE}, {"info", EV_LOG_INFO}, {"debug", EV_LOG_DEBUG},
+    };
+    for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++)
+        if (!strcmp(s, lv[i].n))
+            return lv[i].l;
+    return -1;
+}
+
+static void on_signal(ev_loop *l, int fd, int events, void *ud)
+{
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP)
+            continue; /* nothing to reload yet; restart the hub to change its config */
+        ev_notice("%s: stopping", strsignal((int)si.ssi_signo));
+        ev_loop_stop(l);
+    }
+}
+
+static int open_signals(ev_loop *loop)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0 || ev_loop_watch(loop, fd, EV_READ, on_signal, NULL) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* systemd's watchdog (WatchdogSec= in evmon-hub.service): pinged from a
+ * loop timer, so a stuck loop stops the pings. */
+static void on_watchdog(ev_loop *l, uint64_t id, void *ud)
+{
+    ev_notify_watchdog();
+    ev_loop_after(l, ev_notify_watchdog_interval_ms(), on_watchdog, ud);
+}
+
+static int run(ev_hub_config *cfg)
+{
+    ev_loop *loop = ev_loop_new();
+    int sigfd = loop ? open_signals(loop) : -1;
+    ev_hub *hub = sigfd >= 0 ? ev_hub_new(cfg, loop) : NULL;
+    if (!hub) {
+        if (sigfd < 0)
+            ev_err("hub: cannot set up the event loop and signals");
+        if (sigfd >= 0)
+            close(sigfd);
+        ev_loop_free(loop);
+        return 1;
+    }
+    if (ev_notify_watchdog_interval_ms())
+        ev_loop_after(loop, ev_notify_watchdog_interval_ms(), on_watchdog, NULL);
+    ev_notify_ready("hub running");
+    ev_loop_run(loop);
+    ev_notify_stopping();
+
+    ev_hub_stats st;
+    ev_hub_get_stats(hub, &st);
+    ev_notice("hub: %llu messages, %llu points, %llu malformed, %llu roll-ups", (unsigned long long)st.messages,
+              (unsigned long long)st.points, (unsigned long long)st.malformed, (unsigned long long)st.rollups);
+    ev_hub_free(hub, FLUSH_ON_EXIT_MS);
+    ev_loop_unwatch(loop, sigfd);
+    close(sigfd);
+    ev_loop_free(loop);
+    return 0;
+}
+
+int cmd_hub(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    int opt, level;
+
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'l':
+            if ((level = parse_level(optarg)) < 0) {
+                fprintf(stderr, "evmon hub: bad log level '%s'\n", optarg);
+                return 2;
+            }
+            ev_log_set_level(level);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc || !path) {
+        fprintf(stderr, optind < argc ? "evmon hub: unexpected argument '%s'\n" : "evmon hub: no config file (use -c FILE)\n",
+                optind < argc ? argv[optind] : "");
+        usage(stderr);
+        return 2;
+    }
+    ev_diag diag = {0};
+    ev_hub_config *cfg = ev_hub_config_load(path, &diag);
+    ev_diag_print(&diag, stderr);
+    ev_diag_free(&diag);
+    if (!cfg)
+        return 1;
+    int rc = run(cfg);
+    ev_hub_config_free(cfg);
+    return rc;
+}
+
+int cmd_check_hub(const char *path)
+{
+    ev_diag diag = {0};
+    ev_hub_config *c = ev_hub_config_load(path, &diag);
+    int rc = c ? 0 : 1;
+    ev_diag_print(&diag, stderr);
+    if (c) {
+        size_t halls = 0;
+        for (size_t i = 0; i < c->nsites; i++)
+            halls += c->sites[i].nhalls;
+        printf("%s: ok: hub '%s', cluster '%s' (target %.6g MW), %zu site%s, %zu expected hall%s\n", c->path, c->id,
+               c->cluster_name, c->target_w / 1e6, c->nsites, c->nsites == 1 ? "" : "s", halls, halls == 1 ? "" : "s");
+    } else {
+        fprintf(stderr, "%s: %zu problem%s found\n", path, diag.n, diag.n == 1 ? "" : "s");
+    }
+    ev_diag_free(&diag);
+    ev_hub_config_free(c);
+    return rc;
+}

@@ -1,0 +1,211 @@
+/*
+ * test_hub_config.c - the hub's YAML file: defaults, every section read,
+ * powers, hub-file detection, and problems reported as FILE:LINE naming
+ * the field.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/hub_config.h"
+
+static char path[64];
+
+/* Write text to a fresh temporary file (its name in path). */
+static void write_file(const char *text)
+{
+    strcpy(path, "/tmp/evmon-hubcfg-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Load text; NULL when refused, with every diagnostic joined in msgs. */
+static ev_hub_config *load(const char *text, char *msgs, size_t len)
+{
+    ev_diag d = {0};
+    write_file(text);
+    ev_hub_config *c = ev_hub_config_load(path, &d);
+    msgs[0] = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        const char *m = strncmp(d.msgs[i], path, strlen(path)) ? d.msgs[i] : d.msgs[i] + strlen(path);
+        strncat(msgs, m, len - strlen(msgs) - 2);
+        strcat(msgs, "\n");
+    }
+    ev_diag_free(&d);
+    unlink(path);
+    return c;
+}
+
+static void test_power_values(void **state)
+{
+    assert_float_equal(ev_parse_power_w("2GW"), 2e9, 0);
+    assert_float_equal(ev_parse_power_w("1.5 MW"), 1.5e6, 0);
+    assert_float_equal(ev_parse_power_w("800kW"), 8e5, 0);
+    assert_float_equal(ev_parse_power_w("500W"), 500, 0);
+    assert_float_equal(ev_parse_power_w("2e9"), 2e9, 0);
+    assert_float_equal(ev_parse_power_w(".5MW"), 5e5, 0);
+    assert_true(ev_parse_power_w("2 mW") < 0); /* milliwatts is surely a typo */
+    assert_true(ev_parse_power_w("GW") < 0);
+    assert_true(ev_parse_power_w("-1MW") < 0);
+    assert_true(ev_parse_power_w("1 MWh") < 0);
+    assert_true(ev_parse_power_w("1e999") < 0);
+}
+
+static void test_minimal_file_and_defaults(void **state)
+{
+    char msgs[2000];
+    ev_hub_config *c = load("hub:\n  id: hub-1\n", msgs, sizeof msgs);
+    assert_non_null(c);
+    assert_string_equal(c->id, "hub-1");
+    assert_int_equal(c->interval_ms, 10000);
+    assert_int_equal(c->stale_after_ms, 120000);
+    assert_string_equal(c->group, "evmon-hub");
+    assert_string_equal(c->mqtt.url, "tcp://127.0.0.1:1883");
+    assert_string_equal(c->mqtt.client_id, "hub-1");
+    assert_string_equal(c->mqtt.topic_prefix, "evalley");
+    assert_int_equal(c->mqtt.qos, 1);
+    assert_string_equal(c->store->influx.url, "http://127.0.0.1:8086");
+    assert_string_equal(c->store->influx.database, "evmon");
+    assert_string_equal(c->cluster_name, "cluster");
+    assert_float_equal(c->target_w, 2e9, 0);
+    assert_int_equal(c->nsites, 0);
+    ev_hub_config_free(c);
+}
+
+static void test_full_file(void **state)
+{
+    char msgs[2000];
+    ev_hub_config *c = load("hub:\n"
+                            "  id: hub-a\n"
+                            "  interval: 2s\n"
+                            "  stale_after: 30s\n"
+                            "mqtt:\n"
+                            "  url: tcp://127.0.0.1:18830\n"
+                            "  group: hubs\n"
+                            "  username: u\n"
+                            "  password: secretpw\n"
+                            "  topic_prefix: dc1/evalley\n"
+                            "influxdb:\n"
+                            "  url: http://127.0.0.1:18086/\n"
+                            "  database: cluster\n"
+                            "  batch_size: 100\n"
+                            "cluster:\n"
+                            "  name: hauts-de-france\n"
+                            "  target: 2.5GW\n"
+                            "sites:\n"
+                            "  - name: e-valley\n"
+                            "    grid_capacity: 1GW\n"
+                            "    halls: [h1, h2]\n"
+                            "  - name: escaudain\n",
+                            msgs, sizeof msgs);
+    assert_non_null(c);
+    assert_int_equal(c->interval_ms, 2000);
+    assert_int_equal(c->stale_after_ms, 30000);
+    assert_string_equal(c->group, "hubs");
+    assert_string_equal(c->mqtt.password, "secretpw");
+    assert_string_equal(c->mqtt.topic_prefix, "dc1/evalley");
+    assert_string_equal(c->store->influx.url, "http://127.0.0.1:18086");
+    assert_string_equal(c->store->influx.database, "cluster");
+    assert_int_equal(c->store->influx.batch_size, 100);
+    assert_string_equal(c->cluster_name, "hauts-de-france");
+    assert_float_equal(c->target_w, 2.5e9, 0);
+    assert_int_equal(c->nsites, 2);
+    assert_string_equal(c->sites[0].name, "e-valley");
+    assert_float_equal(c->sites[0].grid_capacity_w, 1e9, 0);
+    assert_int_equal(c->sites[0].nhalls, 2);
+    assert_string_equal(c->sites[0].halls[1], "h2");
+    assert_float_equal(c->sites[1].grid_capacity_w, 0, 0);
+    ev_hub_config_free(c);
+}
+
+static void test_problems_name_line_and_field(void **state)
+{
+    char msgs[4000];
+    ev_hub_config *c = load("hub:\n"                          /* 1 */
+                            "  interval: 5x\n"                 /* 2 */
+                            "mqtt:\n"                          /* 3 */
+                            "  url: http://broker\n"           /* 4 */
+                            "  grup: g\n"                      /* 5 */
+                            "influxdb:\n"                      /* 6 */
+                            "  url: ftp://x\n"                 /* 7 */
+                            "cluster:\n"                       /* 8 */
+                            "  target: lots\n"                 /* 9 */
+                            "sites:\n"                         /* 10 */
+                            "  - name: s1\n"                   /* 11 */
+                            "    grid_capacity: 5 kWh\n"       /* 12 */
+                            "    halls: [h1, h1, 'a b']\n"     /* 13 */
+                            "  - name: s1\n"                   /* 14 */
+                            "  - name: cluster\n"              /* 15 */
+                            "  - grid_capacity: 1MW\n"         /* 16 */
+                            "extra: 1\n",                      /* 17 */
+                            msgs, sizeof msgs);
+    assert_null(c);
+    static const char *const want[] = {
+        ":1: hub: missing required field 'id'",
+        ":2: hub.interval: bad duration '5x'",
+        ":4: mqtt.url: bad URL scheme in 'http://broker'",
+        ":5: mqtt: unknown key 'grup' (did you mean 'group'?)",
+        ":7: influxdb.url: bad URL scheme in 'ftp://x'",
+        ":9: cluster.target: bad power 'lots'",
+        ":12: site #1: grid_capacity: bad power '5 kWh'",
+        ":13: site #1: halls: hall 'h1' listed twice",
+        ":13: site #1: halls: hall 'a b' must not contain",
+        ":14: site 's1': duplicate site name (first at line 11)",
+        ":15: site 'cluster': the name is reserved",
+        ":16: site #4: missing required field 'name'",
+        ":17: unknown key 'extra'",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(msgs, want[i]))
+            fail_msg("missing '%s' in:\n%s", want[i], msgs);
+}
+
+static void test_top_level_shape(void **state)
+{
+    char msgs[2000];
+    assert_null(load("", msgs, sizeof msgs));
+    assert_non_null(strstr(msgs, ":1: empty hub config file"));
+    assert_null(load("- a\n- b\n", msgs, sizeof msgs));
+    assert_non_null(strstr(msgs, "expected a mapping at top level"));
+    assert_null(load("mqtt: {}\n", msgs, sizeof msgs));
+    assert_non_null(strstr(msgs, "missing required section 'hub'"));
+    assert_null(load("hub: [\n", msgs, sizeof msgs));
+    assert_non_null(strstr(msgs, "YAML syntax error"));
+}
+
+static void test_detect(void **state)
+{
+    write_file("hub:\n  id: x\n");
+    assert_true(ev_hub_config_detect(path));
+    unlink(path);
+    write_file("agent:\n  id: x\nhubby: 1\n");
+    assert_false(ev_hub_config_detect(path));
+    unlink(path);
+    write_file("hub: [\n");
+    assert_false(ev_hub_config_detect(path));
+    unlink(path);
+    assert_false(ev_hub_config_detect("/nonexistent/evmon.yaml"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_power_values),
+        cmocka_unit_test(test_minimal_file_and_defaults),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_problems_name_line_and_field),
+        cmocka_unit_test(test_top_level_shape),
+        cmocka_unit_test(test_detect),
+    };
+    return cmocka_run_group_tests_name("hub_config", tests, NULL, NULL);
+}
