@@ -76,8 +76,7 @@ static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
     return h->abort && atomic_load(h->abort) ? 1 : 0;
 }
 
-ev_http *ev_http_new(const char *url, const char *user, const char *password,
-                     unsigned timeout_ms, const atomic_int *abort)
+ev_http *ev_http_new(const ev_http_opts *o, const atomic_int *abort)
 {
     ev_http *h = calloc(1, sizeof *h);
     if (!h || !(h->curl = curl_easy_init())) {
@@ -91,12 +90,30 @@ ev_http *ev_http_new(const char *url, const char *user, const char *password,
     h->hdr_gzip = curl_slist_append(NULL, "Content-Type: text/plain; charset=utf-8");
     h->hdr_gzip = curl_slist_append(h->hdr_gzip, "Expect:");
     h->hdr_gzip = curl_slist_append(h->hdr_gzip, "Content-Encoding: gzip");
+    if (o->token && *o->token) {
+        char *auth = NULL;
+        if (asprintf(&auth, "Authorization: Token %s", o->token) < 0)
+            auth = NULL;
+        if (!auth) {
+            ev_http_free(h);
+            return NULL;
+        }
+        h->hdr_plain = curl_slist_append(h->hdr_plain, auth);
+        h->hdr_gzip = curl_slist_append(h->hdr_gzip, auth);
+        memset(auth, 0, strlen(auth)); /* no copy of the secret left around */
+        free(auth);
+    }
     if (!h->hdr_plain || !h->hdr_gzip) {
         ev_http_free(h);
         return NULL;
     }
     CURL *c = h->curl;
-    curl_easy_setopt(c, CURLOPT_URL, url);
+    unsigned timeout_ms = o->timeout_ms;
+    curl_easy_setopt(c, CURLOPT_URL, o->url);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->ca_file && *o->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* we are one thread of many */
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
@@ -111,10 +128,10 @@ ev_http *ev_http_new(const char *url, const char *user, const char *password,
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    if (user && *user) {
+    if (o->user && *o->user) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERNAME, user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, password ? password : "");
+        curl_easy_setopt(c, CURLOPT_USERNAME, o->user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, o->password ? o->password : "");
     }
     return h;
 }

@@ -26,9 +26,17 @@ typedef struct {
     long long retry_after_ms; /* Retry-After, -1 when absent or invalid */
 } ev_http_result;
 
-/* user NULL: no authentication; else HTTP basic auth. NULL on failure. */
-ev_http *ev_http_new(const char *url, const char *user, const char *password,
-                     unsigned timeout_ms, const atomic_int *abort);
+typedef struct {
+    const char *url;
+    const char *user, *password; /* HTTP basic auth when user is set */
+    const char *token;           /* "Authorization: Token ..." (InfluxDB 2.x) when set */
+    const char *ca_file;         /* https: verify the server against this CA (else the system's) */
+    unsigned timeout_ms;         /* connect, and the whole request */
+} ev_http_opts;
+
+/* NULL on failure. The server's certificate and host name are always
+ * verified on https. */
+ev_http *ev_http_new(const ev_http_opts *o, const atomic_int *abort);
 void ev_http_free(ev_http *h);
 
 /* POST body[0..len) as text/plain; gzipped adds Content-Encoding: gzip.

@@ -1,5 +1,7 @@
 /*
- * influx.c - the InfluxDB 1.x output: POST /write?db=..&precision=ns.
+ * influx.c - the InfluxDB output: POST /write?db=..&precision=ns (1.x), or
+ * /api/v2/write?org=..&bucket=..&precision=ns with "Authorization: Token"
+ * (2.x, when a token, org or bucket is configured); http or https.
  *
  * write() encodes the batch to line protocol on the caller's thread and
  * appends the lines to a bounded queue (lineq.h): it never waits for the
@@ -13,10 +15,18 @@
  *   - 413: the batch is split in halves, each retried;
  *   - anything else (429, 5xx, 401/403, 404, no answer): the same lines
  *     are retried, in order, after an exponential backoff with jitter that
- *     honours Retry-After (backoff.h). Nothing is lost meanwhile except
- *     what the queue bound drops (oldest first, counted).
+ *     honours Retry-After (backoff.h).
+ *
+ * Store and forward: with a spool (spool.h), a failed batch and the memory
+ * queue go to disk and, while the store stays down, write() appends there
+ * directly, so a crash loses nothing written; the writer retries the
+ * spool's oldest batch with backoff. Once the store answers, live lines go
+ * first and the spool is replayed in order at no more than replay_rate
+ * points/s between them. free() puts what is left in memory on disk.
+ * Without a spool the memory queue drops its oldest lines when full.
  * The output is either up or down; each change is logged once, not every
- * retry. Counters obey points_in = sent + dropped + queued.
+ * retry. Counters obey points_in = sent + dropped + queued (points found
+ * in the spool at start count in points_in).
  */
 #include "agent/outputs/influx.h"
 
@@ -36,42 +46,10 @@
 #include "agent/outputs/backoff.h"
 #include "agent/outputs/gzip.h"
 #include "agent/outputs/httppost.h"
+#include "agent/outputs/influx_priv.h"
 #include "agent/outputs/influx_resp.h"
 #include "agent/outputs/lineq.h"
-
-typedef struct {
-    ev_output base; /* first: the ev_output * is this struct */
-    char *url;      /* the base URL, for log lines */
-    char *db;
-    char *write_url;
-    unsigned batch_size;
-    unsigned linger_ms;
-    bool gzip;
-    ev_http *http;
-    atomic_int stop;
-
-    pthread_t writer;
-    bool writer_started;
-    pthread_mutex_t mu;
-    pthread_cond_t wake;    /* writer: lines queued, or stop */
-    pthread_cond_t settled; /* flush(): lines left the queue */
-
-    /* Under mu. */
-    ev_lineq q;           /* q.reserved = lines in flight, not yet settled */
-    ev_line **flight;     /* batch_size slots; [flight_pos, +q.reserved) live */
-    size_t flight_pos;
-    unsigned flushing;    /* flush() callers waiting: do not linger */
-    uint64_t in, sent, dropped, errors;
-    bool drop_logged;     /* "queue full" said once per episode */
-
-    /* Writer thread only. */
-    ev_backoff backoff;
-    bool down;            /* last attempt failed */
-    bool ever_up;
-    int down_key;         /* what the last logged failure was */
-    unsigned down_attempts;
-    struct timespec down_since;
-} ev_influx;
+#include "agent/outputs/spool.h"
 
 /* ---- time ------------------------------------------------------------- */
 
@@ -95,6 +73,20 @@ static double secs_since(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+static bool passed(const struct timespec *t)
+{
+    return secs_since(t) >= 0;
+}
+
+static const struct timespec *earliest(const struct timespec *a, const struct timespec *b)
+{
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec) ? a : b;
+}
+
 /* ---- up/down, logged once per change ------------------------------------ */
 
 static void note_up(ev_influx *o)
@@ -112,6 +104,7 @@ static void note_up(ev_influx *o)
     ev_backoff_reset(&o->backoff);
     pthread_mutex_lock(&o->mu);
     o->drop_logged = false;
+    o->spilling = false;
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -129,29 +122,31 @@ static void note_down(ev_influx *o, ev_inf_verdict v, const ev_http_result *r)
     o->down_key = key;
     o->down_attempts++;
 
+    const char *kept = o->spool ? "points are kept on disk" : "points are kept";
     char err[300];
     ev_inf_error_text(r->body.p, r->body.len, err, sizeof err);
     switch (v) {
     case EV_INF_NO_DB:
         if (strstr(err, "database not found"))
             ev_err("influx: database '%s' not found on %s: create it with CREATE DATABASE %s"
-                   " (retrying; points are kept)", o->db, o->url, o->db);
+                   " (retrying; %s)", o->db, o->url, o->db, kept);
+        else if (strstr(err, "bucket"))
+            ev_err("influx: %s: %s: check org and bucket (retrying; %s)", o->url, err, kept);
         else
-            ev_err("influx: %s answered HTTP 404 (%s): is this an InfluxDB 1.x URL?"
-                   " (retrying; points are kept)", o->write_url, err);
+            ev_err("influx: %s answered HTTP 404 (%s): is this an InfluxDB URL?"
+                   " (retrying; %s)", o->write_url, err, kept);
         break;
     case EV_INF_AUTH:
-        ev_err("influx: %s refused the credentials (HTTP %ld: %s): check influx username and"
-               " password, and the user's WRITE privilege on '%s' (retrying; points are kept)",
-               o->url, r->status, err, o->db);
+        ev_err("influx: %s refused the credentials (HTTP %ld: %s): check the influx token, or"
+               " username and password, and the right to write to '%s' (retrying; %s)",
+               o->url, r->status, err, o->db, kept);
         break;
     default:
         if (r->status == 0)
-            ev_warn("influx: cannot reach %s: %s (retrying with backoff; points are kept)",
-                    o->url, r->error);
+            ev_warn("influx: cannot reach %s: %s (retrying with backoff; %s)", o->url, r->error, kept);
         else
-            ev_warn("influx: %s answered HTTP %ld%s%s (retrying with backoff; points are kept)",
-                    o->url, r->status, *err ? ": " : "", err);
+            ev_warn("influx: %s answered HTTP %ld%s%s (retrying with backoff; %s)",
+                    o->url, r->status, *err ? ": " : "", err, kept);
         break;
     }
 }
@@ -159,18 +154,41 @@ static void note_down(ev_influx *o, ev_inf_verdict v, const ev_http_result *r)
 /* ---- the batch in flight ------------------------------------------------- */
 
 /* Settle the first n lines in flight: sent of them acknowledged, the rest
- * rejected. Wakes flush(). */
+ * rejected. A replayed batch leaves the spool once all of it is settled.
+ * Wakes flush(). */
 static void settle(ev_influx *o, size_t n, size_t sent)
 {
     pthread_mutex_lock(&o->mu);
     for (size_t i = 0; i < n; i++)
         free(o->flight[o->flight_pos + i]);
     o->flight_pos += n;
-    o->q.reserved -= n;
-    if (o->q.reserved == 0)
-        o->flight_pos = 0;
+    o->flight_left -= n;
+    if (o->flight_replay) {
+        o->replay_settled += n;
+        if (o->flight_left == 0) {
+            ev_spool_ack(o->spool, o->replay_pos, o->replay_pts);
+            o->replay_settled = 0;
+            o->flight_replay = false;
+        }
+    } else {
+        o->q.reserved -= n;
+    }
     o->sent += sent;
     o->dropped += n - sent;
+    pthread_cond_broadcast(&o->settled);
+    pthread_mutex_unlock(&o->mu);
+}
+
+/* A live batch failed and there is a spool: its unsettled lines go to disk. */
+static void spill_flight(ev_influx *o)
+{
+    pthread_mutex_lock(&o->mu);
+    size_t n = o->flight_left;
+    o->spilling = false; /* ev_influx_start_spilling() moves the memory queue after the flight */
+    ev_influx_spill_lines(o, o->flight + o->flight_pos, n);
+    o->flight_left = 0;
+    o->q.reserved -= n;
+    ev_influx_start_spilling(o);
     pthread_cond_broadcast(&o->settled);
     pthread_mutex_unlock(&o->mu);
 }
@@ -217,14 +235,18 @@ static void post_lines(ev_influx *o, ev_line **lines, size_t n, ev_buf *body, ev
         ev_http_post(o->http, body->p, body->len, false, r);
 }
 
-/* Send everything in flight, retrying until it is settled or we stop. */
+/* Send everything in flight, retrying until it is settled or we stop (a
+ * live batch with a spool is put on disk instead of retried). */
 static void send_flight(ev_influx *o, ev_buf *body, ev_buf *gz, ev_http_result *r)
 {
-    size_t chunk = o->q.reserved; /* halved on 413, for this batch only */
+    pthread_mutex_lock(&o->mu);
+    size_t chunk = o->flight_left; /* halved on 413, for this batch only */
+    pthread_mutex_unlock(&o->mu);
     for (;;) {
         pthread_mutex_lock(&o->mu);
-        size_t left = o->q.reserved;
+        size_t left = o->flight_left;
         ev_line **lines = o->flight + o->flight_pos;
+        bool replay = o->flight_replay;
         pthread_mutex_unlock(&o->mu);
         if (left == 0 || atomic_load(&o->stop))
             return;
@@ -263,10 +285,88 @@ static void send_flight(ev_influx *o, ev_buf *body, ev_buf *gz, ev_http_result *
         default:
             count_error(o);
             note_down(o, v, r);
+            if (o->spool && !replay) {
+                spill_flight(o);
+                backoff_wait(o, r);
+                return;
+            }
+            pthread_mutex_lock(&o->mu);
+            ev_influx_start_spilling(o);
+            pthread_mutex_unlock(&o->mu);
             backoff_wait(o, r);
             break;
         }
     }
+}
+
+/* ---- the writer thread ------------------------------------------------------ */
+
+/* Live lines to send now? Starts lingering for a fuller batch. Under mu. */
+static bool live_ready(ev_influx *o)
+{
+    size_t n = ev_lineq_len(&o->q);
+    if (n == 0)
+        return false;
+    if (n >= o->batch_size || o->flushing)
+        return true;
+    if (!o->lingering) {
+        o->lingering = true;
+        o->linger_until = mono_after(o->linger_ms);
+        return false;
+    }
+    return passed(&o->linger_until);
+}
+
+/* A spooled batch due (paced at replay_rate, unless flushing)? Under mu. */
+static bool replay_ready(ev_influx *o)
+{
+    if (!o->spool || ev_spool_empty(o->spool))
+        return false;
+    return o->flushing || o->spilling || passed(&o->replay_at);
+}
+
+/* Wait for work; fsync the spool when due. Returns with mu held and the
+ * flight loaded, or false to stop. */
+static bool next_flight(ev_influx *o)
+{
+    pthread_mutex_lock(&o->mu);
+    for (;;) {
+        if (atomic_load(&o->stop))
+            break;
+        if (o->spool && ev_spool_sync_due_ms(o->spool) == 0)
+            ev_spool_sync(o->spool);
+        if (live_ready(o)) {
+            o->lingering = false;
+            o->flight_pos = 0;
+            o->flight_replay = false;
+            o->flight_left = o->q.reserved = ev_lineq_take(&o->q, o->flight, o->batch_size);
+            pthread_mutex_unlock(&o->mu);
+            return true;
+        }
+        if (replay_ready(o) && ev_influx_load_replay(o)) {
+            unsigned ms = (unsigned)(o->replay_pts * 1000 / o->replay_rate);
+            o->replay_at = mono_after(ms);
+            pthread_mutex_unlock(&o->mu);
+            return true;
+        }
+        const struct timespec *until = NULL;
+        struct timespec sync_at;
+        if (ev_lineq_len(&o->q))
+            until = &o->linger_until;
+        if (o->spool && !ev_spool_empty(o->spool))
+            until = earliest(until, &o->replay_at);
+        long due = o->spool ? ev_spool_sync_due_ms(o->spool) : -1;
+        if (due > 0) {
+            sync_at = mono_after((unsigned)due);
+            until = earliest(until, &sync_at);
+        }
+        if (until)
+            pthread_cond_timedwait(&o->wake, &o->mu, until);
+        else
+            pthread_cond_wait(&o->wake, &o->mu);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return false;
 }
 
 static void *writer_main(void *arg)
@@ -277,23 +377,8 @@ static void *writer_main(void *arg)
     ev_buf_init(&gz);
     ev_http_result r;
     ev_http_result_init(&r);
-    for (;;) {
-        pthread_mutex_lock(&o->mu);
-        while (!atomic_load(&o->stop) && ev_lineq_len(&o->q) == 0)
-            pthread_cond_wait(&o->wake, &o->mu);
-        struct timespec until = mono_after(o->linger_ms);
-        while (!atomic_load(&o->stop) && !o->flushing && ev_lineq_len(&o->q) < o->batch_size)
-            if (pthread_cond_timedwait(&o->wake, &o->mu, &until) == ETIMEDOUT)
-                break;
-        if (atomic_load(&o->stop)) {
-            pthread_mutex_unlock(&o->mu);
-            break;
-        }
-        o->flight_pos = 0;
-        o->q.reserved = ev_lineq_take(&o->q, o->flight, o->batch_size);
-        pthread_mutex_unlock(&o->mu);
+    while (next_flight(o))
         send_flight(o, &body, &gz, &r);
-    }
     ev_http_result_free(&r);
     ev_buf_free(&body);
     ev_buf_free(&gz);
@@ -325,14 +410,20 @@ static int influx_write(ev_output *base, const ev_batch *b)
     size_t accepted = 0, dropped = 0;
     bool warn_full = false;
     pthread_mutex_lock(&o->mu);
-    size_t start = 0;
-    for (size_t i = 0; i < nlines; i++) {
-        ev_lineq_result rc = ev_lineq_push(&o->q, text.p + start, ends[i] - start);
-        start = ends[i];
-        accepted += rc == EV_LINEQ_QUEUED || rc == EV_LINEQ_DROPPED_OLDEST;
-        dropped += rc != EV_LINEQ_QUEUED;
-    }
     o->in += nlines;
+    if (o->spool && (o->spilling || ev_lineq_len(&o->q) + o->q.reserved + nlines > o->q.max)) {
+        /* down, or more than memory holds: to disk (the quota drops, counted there) */
+        ev_influx_spill_text(o, text.p, ends, nlines);
+        accepted = nlines;
+    } else {
+        size_t start = 0;
+        for (size_t i = 0; i < nlines; i++) {
+            ev_lineq_result rc = ev_lineq_push(&o->q, text.p + start, ends[i] - start);
+            start = ends[i];
+            accepted += rc == EV_LINEQ_QUEUED || rc == EV_LINEQ_DROPPED_OLDEST;
+            dropped += rc != EV_LINEQ_QUEUED;
+        }
+    }
     o->dropped += dropped;
     if (dropped && !o->drop_logged) {
         o->drop_logged = true;
@@ -341,11 +432,23 @@ static int influx_write(ev_output *base, const ev_batch *b)
     pthread_cond_signal(&o->wake);
     pthread_mutex_unlock(&o->mu);
     if (warn_full)
-        ev_warn("influx: queue full (%zu points) while %s is unavailable: dropping the oldest",
-                o->q.max, o->url);
+        ev_warn("influx: queue full (%zu points) while %s is unavailable: dropping the oldest"
+                " (configure spool.dir to keep them on disk)", o->q.max, o->url);
     ev_buf_free(&text);
     free(ends);
     return nlines && !accepted ? -1 : 0;
+}
+
+/* Points not yet delivered. Under mu. */
+static uint64_t pending(ev_influx *o)
+{
+    uint64_t n = ev_lineq_len(&o->q) + o->q.reserved;
+    if (o->spool) {
+        ev_spool_stats st;
+        ev_spool_stats_get(o->spool, &st);
+        n += st.points - o->replay_settled;
+    }
+    return n;
 }
 
 static int influx_flush(ev_output *base, unsigned timeout_ms)
@@ -355,11 +458,11 @@ static int influx_flush(ev_output *base, unsigned timeout_ms)
     pthread_mutex_lock(&o->mu);
     o->flushing++;
     pthread_cond_signal(&o->wake); /* stop lingering: send now */
-    while (ev_lineq_len(&o->q) + o->q.reserved > 0)
+    while (pending(o) > 0)
         if (pthread_cond_timedwait(&o->settled, &o->mu, &until) == ETIMEDOUT)
             break;
     o->flushing--;
-    int rc = ev_lineq_len(&o->q) + o->q.reserved == 0 ? 0 : -1;
+    int rc = pending(o) == 0 ? 0 : -1;
     pthread_mutex_unlock(&o->mu);
     return rc;
 }
@@ -367,12 +470,23 @@ static int influx_flush(ev_output *base, unsigned timeout_ms)
 static void influx_stats(const ev_output *base, ev_output_stats *st)
 {
     ev_influx *o = (ev_influx *)base;
+    memset(st, 0, sizeof *st);
     pthread_mutex_lock(&o->mu);
     st->points_in = o->in;
     st->points_sent = o->sent;
     st->points_dropped = o->dropped;
-    st->points_queued = ev_lineq_len(&o->q) + o->q.reserved;
+    st->points_queued = pending(o);
     st->errors = o->errors;
+    if (o->spool) {
+        ev_spool_stats ss;
+        ev_spool_stats_get(o->spool, &ss);
+        st->points_dropped += ss.dropped_points;
+        st->spool_bytes = ss.bytes;
+        st->spool_records = ss.records;
+        st->spool_points = ss.points;
+        st->spool_dropped = ss.dropped_points;
+        st->spool_replayed = ss.replayed_points;
+    }
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -388,12 +502,8 @@ static void influx_free(ev_output *base)
         pthread_mutex_unlock(&o->mu);
         pthread_join(o->writer, NULL);
     }
-    size_t left = ev_lineq_len(&o->q) + o->q.reserved;
-    if (left)
-        ev_warn("influx: %zu points not sent to %s at shutdown", left, o->url);
-    for (size_t i = 0; i < o->q.reserved; i++)
-        free(o->flight[o->flight_pos + i]);
-    o->q.reserved = 0;
+    ev_influx_keep_or_report(o);
+    ev_spool_close(o->spool);
     ev_lineq_free(&o->q);
     free(o->flight);
     ev_http_free(o->http);
@@ -418,17 +528,28 @@ static size_t strspn_end(const char *s, char c)
     return n;
 }
 
-/* "<url>/write?db=<db>&precision=ns", the URL's trailing slashes dropped. */
-static char *build_write_url(const char *url, const char *db)
+static bool is_v2(const ev_influx_cfg *ic)
 {
-    size_t ul = strlen(url) - strspn_end(url, '/');
+    return (ic->token && *ic->token) || (ic->org && *ic->org) || (ic->bucket && *ic->bucket);
+}
+
+/* 1.x: "<url>/write?db=<db>&precision=ns"; 2.x: "<url>/api/v2/write?org=
+ * <org>&bucket=<bucket>&precision=ns"; the URL's trailing slashes dropped. */
+static char *build_write_url(const ev_influx_cfg *ic, const char *db)
+{
+    size_t ul = strlen(ic->url) - strspn_end(ic->url, '/');
     char *esc = curl_easy_escape(NULL, db, 0);
-    if (!esc)
-        return NULL;
+    char *org = curl_easy_escape(NULL, ic->org ? ic->org : "", 0);
     char *out = NULL;
-    if (asprintf(&out, "%.*s/write?db=%s&precision=ns", (int)ul, url, esc) < 0)
-        out = NULL;
+    if (esc && org) {
+        int rc = is_v2(ic) ? asprintf(&out, "%.*s/api/v2/write?org=%s&bucket=%s&precision=ns",
+                                      (int)ul, ic->url, org, esc)
+                           : asprintf(&out, "%.*s/write?db=%s&precision=ns", (int)ul, ic->url, esc);
+        if (rc < 0)
+            out = NULL;
+    }
     curl_free(esc);
+    curl_free(org);
     return out;
 }
 
@@ -481,16 +602,26 @@ ev_output *ev_influx_output_new_tuned(const ev_config *cfg, const ev_influx_tuni
     clock_gettime(CLOCK_REALTIME, &now);
     ev_backoff_init(&o->backoff, base_ms, max_ms,
                     (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 20) ^ (uintptr_t)o);
+    clock_gettime(CLOCK_MONOTONIC, &o->replay_at);
 
+    const char *db = is_v2(ic) && ic->bucket && *ic->bucket ? ic->bucket : ic->database;
     o->url = strndup(ic->url, strlen(ic->url) - strspn_end(ic->url, '/'));
-    o->db = strdup(ic->database && *ic->database ? ic->database : "evmon");
-    o->write_url = o->db ? build_write_url(ic->url, o->db) : NULL;
-    o->flight = calloc(o->batch_size, sizeof *o->flight);
-    if (o->url && o->write_url && o->flight)
-        o->http = ev_http_new(o->write_url, ic->username, ic->password,
-                              ic->timeout_ms ? ic->timeout_ms : 5000, &o->stop);
+    o->db = strdup(db && *db ? db : "evmon");
+    o->write_url = o->db ? build_write_url(ic, o->db) : NULL;
+    o->flight_cap = o->batch_size;
+    o->flight = calloc(o->flight_cap, sizeof *o->flight);
+    if (o->url && o->write_url && o->flight) {
+        ev_http_opts ho = {.url = o->write_url, .user = ic->username, .password = ic->password,
+                           .token = ic->token, .ca_file = ic->ca_file,
+                           .timeout_ms = ic->timeout_ms ? ic->timeout_ms : 5000};
+        o->http = ev_http_new(&ho, &o->stop);
+    }
     if (!o->http) {
         ev_err("influx: cannot set up the HTTP client for %s", ic->url);
+        influx_free(&o->base);
+        return NULL;
+    }
+    if (ev_influx_open_spool(o, cfg) < 0) {
         influx_free(&o->base);
         return NULL;
     }

@@ -4,12 +4,15 @@
  *
  * write() groups the batch's points by topic (device and measurement) and
  * hands one message per group to Paho, which sends from its own threads:
- * the caller never waits for the broker. While the broker is away Paho
- * buffers up to EV_MQTT_MAX_BUFFERED messages (sendWhileDisconnected) and
- * reconnects by itself (automaticReconnect, 1 s doubling to 30 s); a
- * message beyond that bound is refused and its points counted as dropped.
- * (Paho can drop the oldest message instead, but then reports nothing
- * about it, so the points could not be counted.)
+ * the caller never waits for the broker. Paho reconnects by itself
+ * (automaticReconnect, 1 s doubling to 30 s). With a spool (mqtt_spool.c)
+ * a message goes to disk instead while the broker is away or Paho already
+ * holds EV_MQTT_WINDOW messages, and is replayed once it is back. Without
+ * one, Paho buffers up to EV_MQTT_MAX_BUFFERED messages while disconnected
+ * (sendWhileDisconnected); a message beyond that bound is refused and its
+ * points counted as dropped. (Paho can drop the oldest message instead,
+ * but then reports nothing about it, so the points could not be counted.)
+ * Status, summaries and alert state (publish()) never go to disk.
  *
  * Presence: the connection carries a last will, retained "offline" on
  * <prefix>/agents/<agent_id>/status (QoS 1), which the broker publishes if
@@ -22,6 +25,11 @@
  * the connection dropped, once it is back, instead of losing them. The
  * client id (default: the agent id) must therefore be unique per agent.
  *
+ * TLS (ssl://, mqtts://, wss://): the broker's certificate is verified
+ * against ca_file (else the system's CAs), host name included; OpenSSL's
+ * reason for a failed handshake is logged. Username and password go in
+ * the CONNECT; a refusal is logged with what it means.
+ *
  * Counters: a message's points are "sent" when Paho confirms it (PUBACK for
  * QoS 1, written for QoS 0) and "dropped" when Paho gives up on it;
  * points_in = sent + dropped + queued.
@@ -31,6 +39,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,35 +47,7 @@
 #include "agent/buf.h"
 #include "agent/lineproto.h"
 #include "agent/log.h"
-#include "agent/outputs/mqtt_topic.h"
-#include "agent/outputs/output.h"
-
-#define EV_MQTT_MAX_BUFFERED 20000 /* messages Paho holds while disconnected */
-#define EV_MQTT_CLOSE_WAIT_MS 2000 /* free(): for "offline" and the disconnect */
-
-typedef struct {
-    ev_output base; /* first: the ev_output * is this struct */
-    MQTTAsync cli;
-    char *url, *client_id, *username, *password;
-    char *prefix, *agent_id, *site, *hall;
-    ev_topic_ctx tctx;
-    char *status_topic;
-    int qos;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* a message settled, or the disconnect finished */
-    /* Under mu. */
-    uint64_t in, sent, dropped, queued, errors;
-    unsigned pending; /* messages handed to Paho, not yet settled */
-    bool connected, ever_connected, closing, disconnected;
-    bool fail_logged, drop_logged;
-} ev_mqtt;
-
-/* One message handed to Paho; freed by whichever callback settles it. */
-typedef struct {
-    ev_mqtt *o;
-    size_t npoints;
-} pub_ctx;
+#include "agent/outputs/mqtt_priv.h"
 
 /* ---- time ------------------------------------------------------------- */
 
@@ -88,13 +69,24 @@ static struct timespec mono_after(unsigned ms)
 static void settle(pub_ctx *c, bool ok)
 {
     ev_mqtt *o = c->o;
+    if (c->kind == MSG_REPLAY) {
+        pthread_mutex_lock(&o->mu);
+        o->pending--;
+        pthread_mutex_unlock(&o->mu);
+        ev_mqtt_replay_settled(o, c->batch, ok);
+        free(c);
+        return;
+    }
+    bool to_disk = !ok && c->kind == MSG_LIVE && o->spool && c->reclen;
+    if (to_disk) /* before it stops counting as queued: flush() must not see a gap */
+        ev_spool_append(o->spool, c->rec, c->reclen, (uint32_t)c->npoints);
     pthread_mutex_lock(&o->mu);
     o->pending--;
     o->queued -= c->npoints;
     if (ok) {
         o->sent += c->npoints;
     } else {
-        o->dropped += c->npoints;
+        o->dropped += to_disk ? 0 : c->npoints;
         o->errors++;
     }
     pthread_cond_broadcast(&o->cv);
@@ -116,19 +108,18 @@ static void on_pub_fail(void *ctx, MQTTAsync_failureData *d)
     settle(c, false);
 }
 
-/* Hand one message to Paho. 0, or -1 when Paho refused it (counted). */
-static int publish(ev_mqtt *o, const char *topic, const void *payload, size_t len, int qos,
-                   bool retained, size_t npoints)
+int ev_mqtt_send(ev_mqtt *o, const char *topic, const void *payload, size_t len, bool retained,
+                 pub_ctx *c)
 {
-    pub_ctx *c = malloc(sizeof *c);
     int rc = MQTTASYNC_FAILURE;
+    size_t npoints = c ? c->npoints : 0;
+    bool live = c && c->kind == MSG_LIVE;
     pthread_mutex_lock(&o->mu);
     o->pending++;
-    o->queued += npoints;
+    if (live)
+        o->queued += npoints;
     pthread_mutex_unlock(&o->mu);
     if (c && len <= INT32_MAX) {
-        c->o = o;
-        c->npoints = npoints;
         MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
         ro.onSuccess = on_pub_ok;
         ro.onFailure = on_pub_fail;
@@ -136,16 +127,21 @@ static int publish(ev_mqtt *o, const char *topic, const void *payload, size_t le
         MQTTAsync_message m = MQTTAsync_message_initializer;
         m.payload = (void *)(uintptr_t)payload;
         m.payloadlen = (int)len;
-        m.qos = qos;
+        m.qos = o->status_topic && strcmp(topic, o->status_topic) == 0 ? 1 : o->qos;
         m.retained = retained;
         rc = MQTTAsync_sendMessage(o->cli, topic, &m, &ro);
     }
     if (rc == MQTTASYNC_SUCCESS)
         return 0;
+    if (c && c->kind == MSG_REPLAY) {
+        settle(c, false); /* stays on disk */
+        return -1;
+    }
     bool log_it = false;
     pthread_mutex_lock(&o->mu);
     o->pending--;
-    o->queued -= npoints;
+    if (live)
+        o->queued -= npoints;
     o->dropped += npoints;
     o->errors++;
     if (!o->drop_logged) {
@@ -160,20 +156,47 @@ static int publish(ev_mqtt *o, const char *topic, const void *payload, size_t le
     return -1;
 }
 
+/* A data message: to Paho, keeping a copy for the disk when there is a
+ * spool (in case Paho gives up on it). */
+static int publish_points(ev_mqtt *o, const char *topic, const void *payload, size_t len,
+                          size_t npoints)
+{
+    size_t tl = strlen(topic) + 1, reclen = o->spool ? tl + len : 0;
+    pub_ctx *c = malloc(sizeof *c + reclen);
+    if (c) {
+        *c = (pub_ctx){.o = o, .npoints = npoints, .kind = MSG_LIVE, .reclen = reclen};
+        if (reclen) {
+            memcpy(c->rec, topic, tl);
+            memcpy(c->rec + tl, payload, len);
+        }
+    }
+    return ev_mqtt_send(o, topic, payload, len, false, c);
+}
+
+/* Status, summaries, alert state: straight to Paho, never spooled. */
+static int publish_control(ev_mqtt *o, const char *topic, const void *payload, size_t len, bool retained)
+{
+    pub_ctx *c = malloc(sizeof *c);
+    if (c)
+        *c = (pub_ctx){.o = o, .kind = MSG_CONTROL};
+    return ev_mqtt_send(o, topic, payload, len, retained, c);
+}
+
 /* ---- connection state (Paho's threads) ------------------------------------- */
 
 static void publish_status(ev_mqtt *o, const char *state)
 {
-    publish(o, o->status_topic, state, strlen(state), 1, true, 0);
+    publish_control(o, o->status_topic, state, strlen(state), true);
 }
 
 static void on_connected(void *ctx, char *cause)
 {
     ev_mqtt *o = ctx;
     pthread_mutex_lock(&o->mu);
+    pthread_cond_broadcast(&o->cv); /* the replayer */
     bool again = o->ever_connected, closing = o->closing;
     o->connected = o->ever_connected = true;
-    o->fail_logged = o->drop_logged = false;
+    o->fail_logged = o->drop_logged = o->tls_logged = false;
     unsigned buffered = o->pending;
     pthread_mutex_unlock(&o->mu);
     if (closing)
@@ -185,6 +208,15 @@ static void on_connected(void *ctx, char *cause)
     publish_status(o, "online");
 }
 
+/* Where messages wait meanwhile, for the log. */
+static const char *keeping(const ev_mqtt *o, char *buf, size_t len)
+{
+    if (o->spool)
+        return "keeping messages on disk";
+    snprintf(buf, len, "buffering up to %d messages", EV_MQTT_MAX_BUFFERED);
+    return buf;
+}
+
 static void on_connection_lost(void *ctx, char *cause)
 {
     ev_mqtt *o = ctx;
@@ -192,9 +224,23 @@ static void on_connection_lost(void *ctx, char *cause)
     o->connected = false;
     bool closing = o->closing;
     pthread_mutex_unlock(&o->mu);
+    char keep[64];
     if (!closing)
-        ev_warn("mqtt: lost the connection to %s%s%s; reconnecting, buffering up to %d messages",
-                o->url, cause ? ": " : "", cause ? cause : "", EV_MQTT_MAX_BUFFERED);
+        ev_warn("mqtt: lost the connection to %s%s%s; reconnecting, %s", o->url, cause ? ": " : "",
+                cause ? cause : "", keeping(o, keep, sizeof keep));
+}
+
+/* What a CONNACK refusal code means (MQTT 3.1.1), for the log. */
+static const char *connack_reason(int code)
+{
+    switch (code) {
+    case 1: return " (the broker refused the protocol version)";
+    case 2: return " (the broker refused the client id)";
+    case 3: return " (the broker is unavailable)";
+    case 4: return " (bad user name or password: check mqtt username and password)";
+    case 5: return " (not authorised: check mqtt username, password and the broker's ACL)";
+    default: return "";
+    }
 }
 
 /* Only the first connect reports failures; Paho retries by itself. */
@@ -205,10 +251,11 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *d)
     bool log_it = !o->fail_logged;
     o->fail_logged = true;
     pthread_mutex_unlock(&o->mu);
+    char keep[64];
     if (log_it)
-        ev_warn("mqtt: cannot connect to %s: %s; retrying, buffering up to %d messages", o->url,
+        ev_warn("mqtt: cannot connect to %s: %s%s; retrying, %s", o->url,
                 d && d->message ? d->message : MQTTAsync_strerror(d ? d->code : -1),
-                EV_MQTT_MAX_BUFFERED);
+                connack_reason(d ? d->code : 0), keeping(o, keep, sizeof keep));
 }
 
 static void on_disconnected(void *ctx, MQTTAsync_successData *d)
@@ -292,6 +339,8 @@ static int mqtt_write(ev_output *base, const ev_batch *b)
             continue;
         pthread_mutex_lock(&o->mu);
         o->in += lines;
+        /* with a spool, Paho gets a window of messages, and only while connected */
+        bool to_disk = o->spool && (!o->connected || o->pending >= EV_MQTT_WINDOW);
         pthread_mutex_unlock(&o->mu);
         total += lines;
         if (payload.oom) {
@@ -302,8 +351,12 @@ static int mqtt_write(ev_output *base, const ev_batch *b)
             payload.oom = 0;
             continue;
         }
-        if (publish(o, topic, payload.p, payload.len, o->qos, false, lines) == 0)
+        if (to_disk) {
+            ev_mqtt_spool_put(o, topic, payload.p, payload.len, lines);
             published += lines;
+        } else if (publish_points(o, topic, payload.p, payload.len, lines) == 0) {
+            published += lines;
+        }
     }
     free(refs);
     ev_buf_free(&topics);
@@ -322,12 +375,24 @@ static bool wait_settled(ev_mqtt *o, const struct timespec *until)
     return o->pending == 0;
 }
 
+/* Everything delivered: nothing in Paho's hands, nothing on disk. Under mu. */
+static bool all_sent(ev_mqtt *o)
+{
+    return o->pending == 0 && !o->batch && ev_mqtt_spool_points(o) == 0;
+}
+
 static int mqtt_flush(ev_output *base, unsigned timeout_ms)
 {
     ev_mqtt *o = (ev_mqtt *)base;
     struct timespec until = mono_after(timeout_ms);
     pthread_mutex_lock(&o->mu);
-    bool done = wait_settled(o, &until);
+    o->flushing++;
+    pthread_cond_broadcast(&o->cv); /* the replayer: no pacing now */
+    while (!all_sent(o))
+        if (pthread_cond_timedwait(&o->cv, &o->mu, &until) == ETIMEDOUT)
+            break;
+    bool done = all_sent(o);
+    o->flushing--;
     pthread_mutex_unlock(&o->mu);
     return done ? 0 : -1;
 }
@@ -339,7 +404,7 @@ static int mqtt_publish(ev_output *base, const char *topic, const void *payload,
     ev_buf full;
     ev_buf_init(&full);
     ev_buf_printf(&full, "%s/%s", o->prefix, topic);
-    int rc = full.oom ? -1 : publish(o, ev_buf_cstr(&full), payload, len, o->qos, retained, 0);
+    int rc = full.oom ? -1 : publish_control(o, ev_buf_cstr(&full), payload, len, retained);
     ev_buf_free(&full);
     return rc;
 }
@@ -347,12 +412,14 @@ static int mqtt_publish(ev_output *base, const char *topic, const void *payload,
 static void mqtt_stats(const ev_output *base, ev_output_stats *st)
 {
     ev_mqtt *o = (ev_mqtt *)base;
+    memset(st, 0, sizeof *st);
     pthread_mutex_lock(&o->mu);
     st->points_in = o->in;
     st->points_sent = o->sent;
     st->points_dropped = o->dropped;
     st->points_queued = o->queued;
     st->errors = o->errors;
+    ev_mqtt_spool_stats(o, st);
     pthread_mutex_unlock(&o->mu);
 }
 
@@ -396,16 +463,19 @@ static void mqtt_free(ev_output *base)
     ev_mqtt *o = (ev_mqtt *)base;
     if (!o)
         return;
+    ev_mqtt_replayer_stop(o);
     if (o->cli) {
         say_goodbye(o);
-        MQTTAsync_destroy(&o->cli); /* settles (as failed) what is left */
+        MQTTAsync_destroy(&o->cli); /* settles (as failed, so to disk) what is left */
     }
+    ev_mqtt_spool_close(o);
     pthread_cond_destroy(&o->cv);
     pthread_mutex_destroy(&o->mu);
     free(o->url);
     free(o->client_id);
     free(o->username);
     free(o->password);
+    free(o->ca_file);
     free(o->prefix);
     free(o->agent_id);
     free(o->site);
@@ -440,6 +510,7 @@ static int copy_config(ev_mqtt *o, const ev_config *cfg)
     o->client_id = dup_or_null(cid);
     o->username = dup_or_null(mc->username);
     o->password = dup_or_null(mc->password);
+    o->ca_file = dup_or_null(mc->ca_file);
     o->prefix = strdup(mc->topic_prefix && *mc->topic_prefix ? mc->topic_prefix
                                                               : EV_MQTT_DEFAULT_PREFIX);
     o->agent_id = dup_or_null(cfg->agent_id);
@@ -475,6 +546,30 @@ static int create_client(ev_mqtt *o)
     return 0;
 }
 
+static bool is_tls(const char *url)
+{
+    return strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0 ||
+           strncmp(url, "wss://", 6) == 0;
+}
+
+/* OpenSSL's reason for a failed handshake (a wrong CA, say): Paho's
+ * connect failure only says "TCP/TLS connect failure". Logged once per
+ * connection episode with the connect failure. */
+static int on_ssl_error(const char *str, size_t len, void *ctx)
+{
+    ev_mqtt *o = ctx;
+    while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == ':'))
+        len--;
+    pthread_mutex_lock(&o->mu);
+    bool log_it = !o->tls_logged;
+    o->tls_logged = true;
+    pthread_mutex_unlock(&o->mu);
+    if (log_it)
+        ev_err("mqtt: TLS with %s failed: %.*s (check ca_file: %s)", o->url, (int)len, str,
+               o->ca_file ? o->ca_file : "the system's CAs");
+    return 0;
+}
+
 static int start_connect(ev_mqtt *o)
 {
     MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
@@ -494,6 +589,15 @@ static int start_connect(ev_mqtt *o)
     co.password = o->password;
     co.onFailure = on_connect_failure;
     co.context = o;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    if (is_tls(o->url)) {
+        ssl.trustStore = o->ca_file; /* NULL: the system's CAs */
+        ssl.enableServerCertAuth = 1;
+        ssl.verify = 1; /* the host name too */
+        ssl.ssl_error_cb = on_ssl_error;
+        ssl.ssl_error_context = o;
+        co.ssl = &ssl;
+    }
     int rc = MQTTAsync_connect(o->cli, &co);
     if (rc != MQTTASYNC_SUCCESS) {
         ev_err("mqtt: cannot start connecting to %s: %s", o->url, MQTTAsync_strerror(rc));
@@ -529,7 +633,8 @@ ev_output *ev_mqtt_output_new(const ev_config *cfg)
         mqtt_free(&o->base);
         return NULL;
     }
-    if (create_client(o) < 0 || start_connect(o) < 0) {
+    if (ev_mqtt_spool_open(o, cfg) < 0 || create_client(o) < 0 || start_connect(o) < 0 ||
+        ev_mqtt_replayer_start(o) < 0) {
         mqtt_free(&o->base);
         return NULL;
     }

@@ -23,6 +23,13 @@ typedef struct {
     uint64_t points_dropped; /* given up (queue full, rejected by server) */
     uint64_t points_queued;  /* waiting now */
     uint64_t errors;         /* failed sends */
+    /* The on-disk spool (all 0 without one). Its points are part of
+     * points_queued; its drops part of points_dropped. */
+    uint64_t spool_bytes;    /* on disk now */
+    uint64_t spool_records;  /* unread records */
+    uint64_t spool_points;   /* unread points */
+    uint64_t spool_dropped;  /* points the quota dropped (oldest first) */
+    uint64_t spool_replayed; /* points sent from the spool */
 } ev_output_stats;
 
 typedef struct ev_output ev_output;
@@ -42,8 +49,14 @@ struct ev_output {
     void (*free)(ev_output *o);
 };
 
-/* NULL with a logged reason when the output cannot be set up. */
+/* NULL with a logged reason when the output cannot be set up. Each keeps
+ * what it cannot deliver in <spool dir>/<name> (ev_output_spool_dir). */
 ev_output *ev_influx_output_new(const ev_config *cfg);
 ev_output *ev_mqtt_output_new(const ev_config *cfg);
+
+/* The spool directory of output `name` (malloc'd): <spool.dir>/<name>, else
+ * $STATE_DIRECTORY/spool/<name> under systemd; NULL when neither is set
+ * (the output then queues in memory only). */
+char *ev_output_spool_dir(const ev_config *cfg, const char *name);
 
 #endif

@@ -5,9 +5,17 @@
  *
  *   outsend influx URL [--db NAME] [--user U --password P] [--no-gzip]
  *                      [--batch-size N] [--max-queue N]
+ *                      [--token T] [--org O] [--bucket B]   (InfluxDB 2.x API)
  *   outsend mqtt URL   [--prefix P] [--client-id ID] [--qos N]
  *   common: [--agent-id ID] [--site S] [--hall H] [--devices N] [--points N]
  *           [--device-name NAME] [--evmon] [--flush-ms MS] [--hold] [--debug]
+ *           [--ca-file F] [--spool DIR] [--spool-max BYTES] [--replay-rate N]
+ *           [--rounds N --every MS]
+ *
+ * --rounds writes N batches (rounds) of devices*points points, one every
+ * --every ms, the point numbers k (and so the timestamps) running on from
+ * round to round, and prints "wrote K" (points written so far) after each,
+ * so a test that kill -9s it knows how many points were produced.
  *
  * The batch: for k = 0 .. devices*points-1, one `power` point tagged
  * site, hall, device=dev-<k / points> (or --device-name for the first
@@ -22,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/config.h"
 #include "agent/log.h"
@@ -35,6 +44,7 @@ typedef struct {
     unsigned devices, points, flush_ms;
     const char *device_name;
     int evmon, hold, debug;
+    unsigned rounds, every_ms;
 } opts;
 
 static void usage(void)
@@ -44,7 +54,9 @@ static void usage(void)
             "                          [--batch-size N] [--max-queue N]\n"
             "       outsend mqtt URL [--prefix P] [--client-id ID] [--qos N]\n"
             "  common: [--agent-id ID] [--site S] [--hall H] [--devices N] [--points N]\n"
-            "          [--device-name NAME] [--evmon] [--flush-ms MS] [--hold] [--debug]\n");
+            "          [--device-name NAME] [--evmon] [--flush-ms MS] [--hold] [--debug]\n"
+            "          [--ca-file F] [--spool DIR] [--spool-max BYTES] [--replay-rate N]\n"
+            "          [--rounds N --every MS]   influx: [--token T] [--org O] [--bucket B]\n");
 }
 
 static unsigned num(const char *s)
@@ -67,12 +79,14 @@ static int parse(int argc, char **argv, opts *o, ev_config *c)
     o->devices = 3;
     o->points = 4;
     o->flush_ms = 10000;
+    o->rounds = 1;
     c->agent_id = "outsend";
     c->site = "site1";
     c->hall = "hall1";
     c->influx = (ev_influx_cfg){.enabled = true, .database = "evmon", .batch_size = 5000,
                                 .timeout_ms = 5000, .gzip = true, .max_queue = 100000};
     c->mqtt = (ev_mqtt_cfg){.enabled = true, .topic_prefix = "evalley", .qos = 1};
+    c->spool = (ev_spool_cfg){.max_bytes = 1ull << 30, .fsync_interval_ms = 1000, .replay_rate = 20000};
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(name) (strcmp(a, name) == 0 && v && (i++, 1))
@@ -82,6 +96,15 @@ static int parse(int argc, char **argv, opts *o, ev_config *c)
         else if (strcmp(a, "--no-gzip") == 0) c->influx.gzip = false;
         else if (OPT("--batch-size")) c->influx.batch_size = num(v);
         else if (OPT("--max-queue")) c->influx.max_queue = num(v);
+        else if (OPT("--token")) c->influx.token = (char *)v;
+        else if (OPT("--org")) c->influx.org = (char *)v;
+        else if (OPT("--bucket")) c->influx.bucket = (char *)v;
+        else if (OPT("--ca-file")) c->influx.ca_file = c->mqtt.ca_file = (char *)v;
+        else if (OPT("--spool")) c->spool.dir = (char *)v;
+        else if (OPT("--spool-max")) c->spool.max_bytes = num(v);
+        else if (OPT("--replay-rate")) c->spool.replay_rate = num(v);
+        else if (OPT("--rounds")) o->rounds = num(v);
+        else if (OPT("--every")) o->every_ms = num(v);
         else if (OPT("--prefix")) c->mqtt.topic_prefix = (char *)v;
         else if (OPT("--client-id")) c->mqtt.client_id = (char *)v;
         else if (OPT("--qos")) c->mqtt.qos = (int)num(v);
@@ -105,13 +128,13 @@ static int parse(int argc, char **argv, opts *o, ev_config *c)
     return strcmp(o->kind, "influx") == 0 || strcmp(o->kind, "mqtt") == 0 ? 0 : -1;
 }
 
-static ev_batch *make_batch(const opts *o, const ev_config *c)
+static ev_batch *make_batch(const opts *o, const ev_config *c, unsigned round)
 {
     ev_batch *b = ev_batch_new();
     unsigned n = o->devices * o->points;
-    for (unsigned k = 0; k < n; k++) {
+    for (unsigned k = round * n; k < (round + 1) * n; k++) {
         char dev[64];
-        unsigned d = k / o->points;
+        unsigned d = (k % n) / o->points;
         if (d == 0 && o->device_name)
             snprintf(dev, sizeof dev, "%s", o->device_name);
         else
@@ -156,9 +179,18 @@ int main(int argc, char **argv)
                                                    : ev_mqtt_output_new(&cfg);
     if (!out)
         return 1;
-    ev_batch *b = make_batch(&o, &cfg);
-    int rc = out->write(out, b);
-    ev_batch_free(b);
+    int rc = 0;
+    for (unsigned r = 0; r < o.rounds && rc == 0; r++) {
+        if (r > 0 && o.every_ms)
+            nanosleep(&(struct timespec){o.every_ms / 1000, (long)(o.every_ms % 1000) * 1000000L}, NULL);
+        ev_batch *b = make_batch(&o, &cfg, r);
+        rc = b->n ? out->write(out, b) : 0;
+        ev_batch_free(b);
+        if (o.rounds > 1) {
+            printf("wrote %u\n", (r + 1) * o.devices * o.points);
+            fflush(stdout);
+        }
+    }
     if (rc == 0)
         rc = out->flush(out, o.flush_ms);
     ev_output_stats st;

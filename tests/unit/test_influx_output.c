@@ -6,7 +6,9 @@
  * database exists; 401/403 and connection refused retried with the batch
  * kept in order; the queue bound dropping the oldest; lingering for a
  * fuller batch unless flushed; flush timing out
- * and free() interrupting a request in progress. Real influxd is covered by
+ * and free() interrupting a request in progress; the InfluxDB 2.x API
+ * (path, org, bucket, token); the spool keeping a down store's points on
+ * disk and replaying them in order. Real influxd is covered by
  * tests/integration/test_output_influx.sh; this covers what influxd cannot
  * easily be made to answer.
  */
@@ -693,6 +695,89 @@ static void test_flush_does_not_linger(void **state)
     server_stop(s);
 }
 
+static void test_v2_api_with_token(void **state)
+{
+    server *s = server_start();
+    rig r = {0};
+    start_output(&r, s->port, 100, 1000, false);
+    r.out->free(r.out);
+    r.cfg.influx.token = "tok-123";
+    r.cfg.influx.org = "my org";
+    r.cfg.influx.bucket = "b1";
+    ev_influx_tuning t = {10, 100, 1};
+    r.out = ev_influx_output_new_tuned(&r.cfg, &t);
+    assert_non_null(r.out);
+    ev_batch *b = points("d", 0, 3);
+    r.out->write(r.out, b);
+    assert_int_equal(r.out->flush(r.out, DEADLINE_MS), 0);
+    assert_string_equal(s->target[0], "/api/v2/write?org=my%20org&bucket=b1&precision=ns");
+    assert_string_equal(s->auth[0], "Token tok-123");
+    ev_batch_free(b);
+    r.out->free(r.out);
+    server_stop(s);
+}
+
+/* With a spool: a store answering 503 gets nothing lost; the points wait
+ * on disk (counted as queued and in the spool) and are replayed in order
+ * once it answers 204. */
+static void test_spool_keeps_then_replays_in_order(void **state)
+{
+    char dir[] = "/tmp/evmon-influx-spool-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    server *s = server_start();
+    server_set_default(s, (reply){503, NULL, "{\"error\":\"down\"}"});
+    rig r = {0};
+    start_output(&r, s->port, 4, 1000, false);
+    r.out->free(r.out);
+    r.cfg.spool = (ev_spool_cfg){.dir = dir, .max_bytes = 1 << 20, .fsync_interval_ms = 50,
+                                 .replay_rate = 1000000};
+    ev_influx_tuning t = {10, 50, 1};
+    r.out = ev_influx_output_new_tuned(&r.cfg, &t);
+    assert_non_null(r.out);
+
+    ev_batch *b1 = points("d", 0, 6), *b2 = points("d", 6, 10);
+    r.out->write(r.out, b1);
+    assert_true(server_wait_requests(s, 2)); /* failed: down, on disk */
+    r.out->write(r.out, b2);
+    ev_output_stats st;
+    r.out->stats(r.out, &st);
+    assert_int_equal(st.points_in, 10);
+    assert_int_equal(st.points_queued, 10);
+    assert_int_equal(st.spool_points, 10);
+    assert_true(st.spool_bytes > 0);
+
+    server_set_default(s, (reply){204, NULL, NULL});
+    assert_int_equal(r.out->flush(r.out, DEADLINE_MS), 0);
+    expect_stats(r.out, 10, 10, 0, 0);
+    r.out->stats(r.out, &st);
+    assert_int_equal(st.spool_replayed, 10);
+    assert_int_equal(st.spool_points, 0);
+
+    /* the 204-answered bodies hold every line once, in order */
+    ev_buf got;
+    ev_buf_init(&got);
+    for (size_t i = 0; i < s->nreq; i++)
+        if (s->status_sent[i] == 204)
+            ev_buf_puts(&got, s->body[i]);
+    char *w1 = lines_of(b1), *w2 = lines_of(b2);
+    ev_buf want;
+    ev_buf_init(&want);
+    ev_buf_puts(&want, w1);
+    ev_buf_puts(&want, w2);
+    assert_string_equal(ev_buf_cstr(&got), ev_buf_cstr(&want));
+    ev_buf_free(&got);
+    ev_buf_free(&want);
+    free(w1);
+    free(w2);
+    ev_batch_free(b1);
+    ev_batch_free(b2);
+    r.out->free(r.out);
+    server_stop(s);
+    char p[128];
+    snprintf(p, sizeof p, "rm -rf '%s'", dir);
+    assert_int_equal(system(p), 0);
+}
+
 static void test_bad_url_refused(void **state)
 {
     ev_config cfg;
@@ -721,6 +806,8 @@ int main(void)
         cmocka_unit_test(test_lingers_for_a_fuller_batch),
         cmocka_unit_test(test_flush_does_not_linger),
         cmocka_unit_test(test_bad_url_refused),
+        cmocka_unit_test(test_v2_api_with_token),
+        cmocka_unit_test(test_spool_keeps_then_replays_in_order),
     };
     return cmocka_run_group_tests_name("influx_output", tests, NULL, NULL);
 }
