@@ -7,6 +7,14 @@
  * recommends for ingest speed. Non-finite floats are skipped: InfluxDB
  * rejects NaN and Inf, and a missing value is "no value", never a number.
  * Newlines cannot appear in line protocol; they are written as spaces.
+ * Outside string values a backslash cannot be escaped, and readers
+ * (InfluxDB, the hub's parser) take it with the character after it as a
+ * pair: before an ordinary character (or a backslash) the pair is written
+ * as it is and reads back the same; before a special character or at the
+ * end it is doubled, so it reads back as two backslashes and no delimiter
+ * is lost (found by tests/fuzz/fuzz_lineproto.c). A measurement starting
+ * with '#' would read as a comment, one starting with a tab would lose it:
+ * such a point is not written.
  */
 #include "agent/lineproto.h"
 
@@ -22,7 +30,17 @@ static void put_escaped(ev_buf *out, const char *s, const char *specials)
     const char *run = s;
     for (; *s; s++) {
         char c = *s;
-        if (c == '\n' || c == '\r' || strchr(specials, c)) {
+        if (c == '\\' && !strchr(specials, '\\')) { /* not in a string value */
+            char next = s[1];
+            ev_buf_put(out, run, (size_t)(s - run));
+            if (next && next != '\n' && next != '\r' && !strchr(specials, next)) {
+                ev_buf_putc(out, '\\'); /* a pair read back as it is */
+                ev_buf_putc(out, *++s);
+            } else {
+                ev_buf_puts(out, "\\\\");
+            }
+            run = s + 1;
+        } else if (c == '\n' || c == '\r' || strchr(specials, c)) {
             ev_buf_put(out, run, (size_t)(s - run));
             if (c == '\n' || c == '\r') {
                 ev_buf_puts(out, strchr(specials, ' ') ? "\\ " : " ");
@@ -81,7 +99,8 @@ int ev_lp_point(ev_buf *out, const ev_point *p, ev_precision prec)
     size_t nwritable = 0;
     for (size_t i = 0; i < p->nfields; i++)
         nwritable += field_writable(&p->fields[i]);
-    if (!nwritable || !p->measurement || !*p->measurement)
+    if (!nwritable || !p->measurement || !*p->measurement || *p->measurement == '#' ||
+        *p->measurement == '\t')
         return -1;
 
     put_escaped(out, p->measurement, ", ");

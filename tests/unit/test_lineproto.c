@@ -71,6 +71,27 @@ static void test_escaping(void **state)
                         "field\\ key\\=1\\,=\"say \\\"hi\\\" \\\\ back, a=b\" 1\n");
 }
 
+/* A backslash cannot be escaped outside strings: before an ordinary
+ * character it stays a pair; before a delimiter or at the end it is doubled,
+ * so the delimiter survives (found by tests/fuzz/fuzz_lineproto.c). */
+static void test_backslash_never_eats_a_delimiter(void **state)
+{
+    fx *f = *state;
+    ev_point *p = ev_batch_add(f->b, "m\\", 1);
+    ev_point_tag(f->b, p, "rack", "r\\");
+    ev_point_tag(f->b, p, "sensor", "a\\b\\,c");
+    ev_point_float(f->b, p, "v", 1);
+    assert_string_equal(encode_one(f, EV_PREC_NS), "m\\\\,rack=r\\\\,sensor=a\\b\\\\\\,c v=1 1\n");
+    ev_batch_clear(f->b);
+    p = ev_batch_add(f->b, "#m", 1); /* would read as a comment */
+    ev_point_float(f->b, p, "v", 1);
+    ev_buf out;
+    ev_buf_init(&out);
+    assert_int_equal(ev_lp_point(&out, p, EV_PREC_NS), -1);
+    assert_int_equal(out.len, 0);
+    ev_buf_free(&out);
+}
+
 static void test_newlines_never_split_a_line(void **state)
 {
     fx *f = *state;
@@ -151,6 +172,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_simple_point, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newlines_never_split_a_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backslash_never_eats_a_delimiter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_number_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_float_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_finite_skipped, setup, teardown),
