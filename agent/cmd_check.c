@@ -12,6 +12,7 @@
 
 #include "agent/cmd.h"
 #include "agent/config.h"
+#include "agent/hub_config.h"
 #include "agent/profile.h"
 
 static void usage(FILE *to)
@@ -22,6 +23,7 @@ static void usage(FILE *to)
             "Validate an agent config file and the device profiles it names.\n"
             "Prints 'FILE: ok: ...' and exits 0 when the file is good; otherwise\n"
             "prints every problem as FILE:LINE: message on stderr and exits 1.\n"
+            "A hub's file (top-level hub: key) is checked as the hub reads it.\n"
             "\n"
             "  -c, --config FILE    the config to check\n"
             "  -p, --profiles DIR   profiles directory (overrides agent.profiles_dir)\n"
@@ -99,11 +101,16 @@ int cmd_check(int argc, char **argv)
         return 2;
     }
 
+    if (ev_hub_config_detect(path)) /* a hub's file: top-level hub: key (docs/HUB.md) */
+        return cmd_check_hub(path);
     ev_diag diag = {0};
     ev_config *c = ev_config_load_with_profiles(path, profiles, &diag);
     ev_diag_print(&diag, stderr);
     int rc = 0;
     if (c) {
+        char warn[512];
+        if (ev_config_secrets_exposed(c, warn, sizeof warn))
+            fprintf(stderr, "%s\n", warn);
         summary(c, stdout);
     } else {
         fprintf(stderr, "%s: %zu problem%s found\n", path, diag.n, diag.n == 1 ? "" : "s");

@@ -3,7 +3,7 @@
  * protocol.
  *
  * Loads the config as the agent would, starts every device at once on
- * one event loop (collectors/snmp.c), and when all have finished prints
+ * one event loop (collectors/snmp.c, collectors/modbus.c), and when all have finished prints
  * their points as InfluxDB line protocol on stdout, device by device in
  * config order; per-device problems go to stderr. Exit 0 when every
  * device answered (a partial answer counts, with a warning), 1 when any
@@ -88,9 +88,9 @@ static int run(const ev_config *cfg, ev_precision prec)
         devs[i] = &cfg->devices[i];
         ev_buf_init(&s.out[i]);
     }
-    c = ev_snmp_collector_new(loop, cfg, devs, cfg->ndevices, on_result, &s);
+    c = ev_collectors_new(loop, cfg, devs, cfg->ndevices, on_result, &s); /* SNMP and Modbus */
     if (!c) {
-        fprintf(stderr, "evmon once: cannot set up the SNMP collector\n");
+        fprintf(stderr, "evmon once: cannot set up the collectors\n");
         goto out;
     }
     uint64_t t0 = ev_now_us();

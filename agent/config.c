@@ -31,7 +31,14 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "agent/alert_cfg.h"
+#include "agent/config_http.h"
+#include "agent/config_modbus.h"
+#include "agent/config_inventory.h"
 #include "agent/config_read.h"
+#include "agent/config_topology.h"
+#include "agent/config_topology_read.h"
+#include "agent/config_spool.h"
 #include "agent/profile.h"
 
 /* ---- snmp ------------------------------------------------------------- */
@@ -136,16 +143,16 @@ static void snmp_priv_pw(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yam
 
 static const cfg_field snmp_fields[] = {
     {.key = "version", .kind = K_CUSTOM, .fn = snmp_version},
-    {.key = "community", .kind = K_STR, .off = offsetof(ev_snmp_cfg, community)},
+    {.key = "community", .kind = K_STR, .off = offsetof(ev_snmp_cfg, community), .secret = true},
     {.key = "timeout", .kind = K_DURATION, .off = offsetof(ev_snmp_cfg, timeout_ms), .min = 10, .max = 600000},
     {.key = "retries", .kind = K_UINT, .off = offsetof(ev_snmp_cfg, retries), .min = 0, .max = 20},
     {.key = "level", .kind = K_CUSTOM, .fn = snmp_level},
     {.key = "max_repetitions", .kind = K_UINT, .off = offsetof(ev_snmp_cfg, max_repetitions), .min = 1, .max = 1000},
     {.key = "user", .kind = K_STR, .off = offsetof(ev_snmp_cfg, user)},
     {.key = "auth_protocol", .kind = K_CUSTOM, .fn = snmp_auth_proto},
-    {.key = "auth_password", .kind = K_CUSTOM, .fn = snmp_auth_pw},
+    {.key = "auth_password", .kind = K_CUSTOM, .fn = snmp_auth_pw, .secret = true},
     {.key = "priv_protocol", .kind = K_CUSTOM, .fn = snmp_priv_proto},
-    {.key = "priv_password", .kind = K_CUSTOM, .fn = snmp_priv_pw},
+    {.key = "priv_password", .kind = K_CUSTOM, .fn = snmp_priv_pw, .secret = true},
 };
 static const cfg_table snmp_table = {FIELDS(snmp_fields), NULL, NULL};
 
@@ -220,8 +227,8 @@ static void snmp_free(ev_snmp_cfg *s)
 /* ---- outputs ---------------------------------------------------------- */
 
 /* Check a URL with libcurl's parser; its scheme must be one of schemes[]. */
-static void check_url(cfg_ctx *cx, const char *url, unsigned line, const char *label, const char *const *schemes,
-                      const char *expected)
+void cfg_check_url(cfg_ctx *cx, const char *url, unsigned line, const char *label, const char *const *schemes,
+                   const char *expected)
 {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL;
@@ -255,19 +262,25 @@ static const cfg_field influx_fields[] = {
     {.key = "url", .kind = K_STR, .off = offsetof(ev_influx_cfg, url)},
     {.key = "database", .kind = K_STR, .off = offsetof(ev_influx_cfg, database)},
     {.key = "username", .kind = K_STR, .off = offsetof(ev_influx_cfg, username)},
-    {.key = "password", .kind = K_STR, .off = offsetof(ev_influx_cfg, password)},
+    {.key = "password", .kind = K_STR, .off = offsetof(ev_influx_cfg, password), .secret = true},
     {.key = "batch_size", .kind = K_UINT, .off = offsetof(ev_influx_cfg, batch_size), .min = 1, .max = 1000000},
     {.key = "timeout", .kind = K_DURATION, .off = offsetof(ev_influx_cfg, timeout_ms), .min = 10, .max = 600000},
     {.key = "gzip", .kind = K_BOOL, .off = offsetof(ev_influx_cfg, gzip)},
     {.key = "max_queue", .kind = K_UINT, .off = offsetof(ev_influx_cfg, max_queue), .min = 1, .max = 100000000},
+    {.key = "token", .kind = K_STR, .off = offsetof(ev_influx_cfg, token), .secret = true},
+    {.key = "org", .kind = K_STR, .off = offsetof(ev_influx_cfg, org)},
+    {.key = "bucket", .kind = K_STR, .off = offsetof(ev_influx_cfg, bucket)},
+    {.key = "ca_file", .kind = K_STR, .off = offsetof(ev_influx_cfg, ca_file)},
 };
 static const cfg_table influx_table = {FIELDS(influx_fields), NULL, NULL};
 
-static void out_influx(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
+/* An influxdb: section into in (also the hub's, config_hub.c). */
+void cfg_influx_section(cfg_ctx *cx, ev_influx_cfg *in, const yaml_node_t *k, const yaml_node_t *v,
+                        const char *label)
 {
     static const char *const schemes[] = {"http", "https", NULL};
-    ev_influx_cfg *in = &((ev_config *)obj)->influx;
     unsigned seen[MAX_KEYS] = {0};
+    char url_label[300];
 
     in->enabled = true;
     if (cfg_expect_map(cx, k, v, label))
@@ -277,13 +290,24 @@ static void out_influx(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_
         while (n > 1 && in->url[n - 1] == '/') /* the output appends /write */
             in->url[--n] = 0;
         size_t at = cfg_key_at(&influx_table, "url");
-        check_url(cx, in->url, seen[at] ? seen[at] : cfg_line(k), "outputs.influxdb.url", schemes,
-                  "http:// or https://");
+        snprintf(url_label, sizeof url_label, "%s.url", label);
+        cfg_check_url(cx, in->url, seen[at] ? seen[at] : cfg_line(k), url_label, schemes, "http:// or https://");
     }
 }
 
-static void mqtt_topic_prefix(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v,
-                              const char *label)
+static void out_influx(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
+{
+    cfg_influx_section(cx, &((ev_config *)obj)->influx, k, v, label);
+}
+
+void cfg_influx_defaults(cfg_ctx *cx, ev_influx_cfg *in)
+{
+    *in = (ev_influx_cfg){.batch_size = 5000, .timeout_ms = 5000, .gzip = true, .max_queue = 100000};
+    in->url = cfg_strdup(cx, 0, "http://127.0.0.1:8086");
+    in->database = cfg_strdup(cx, 0, "evmon");
+}
+
+void cfg_mqtt_topic_prefix(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
 {
     ev_mqtt_cfg *m = obj;
     const char *t = cfg_scalar(cx, k, v, label, "a string");
@@ -303,9 +327,10 @@ static const cfg_field mqtt_fields[] = {
     {.key = "url", .kind = K_STR, .off = offsetof(ev_mqtt_cfg, url)},
     {.key = "client_id", .kind = K_STR, .off = offsetof(ev_mqtt_cfg, client_id)},
     {.key = "username", .kind = K_STR, .off = offsetof(ev_mqtt_cfg, username)},
-    {.key = "password", .kind = K_STR, .off = offsetof(ev_mqtt_cfg, password)},
-    {.key = "topic_prefix", .kind = K_CUSTOM, .fn = mqtt_topic_prefix},
+    {.key = "password", .kind = K_STR, .off = offsetof(ev_mqtt_cfg, password), .secret = true},
+    {.key = "topic_prefix", .kind = K_CUSTOM, .fn = cfg_mqtt_topic_prefix},
     {.key = "qos", .kind = K_INT, .off = offsetof(ev_mqtt_cfg, qos), .min = 0, .max = 2},
+    {.key = "ca_file", .kind = K_STR, .off = offsetof(ev_mqtt_cfg, ca_file)},
 };
 static const cfg_table mqtt_table = {FIELDS(mqtt_fields), NULL, NULL};
 
@@ -320,7 +345,7 @@ static void out_mqtt(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_no
         cfg_read_map(cx, v, &mqtt_table, m, label, seen);
     size_t at = cfg_key_at(&mqtt_table, "url");
     if (m->url)
-        check_url(cx, m->url, seen[at] ? seen[at] : cfg_line(k), "outputs.mqtt.url", schemes,
+        cfg_check_url(cx, m->url, seen[at] ? seen[at] : cfg_line(k), "outputs.mqtt.url", schemes,
                   "tcp://, ssl://, mqtt://, mqtts://, ws:// or wss://");
 }
 
@@ -435,7 +460,9 @@ static const cfg_field dev_fields[] = {
     {.key = "row", .kind = K_STR, .off = offsetof(dev_in, d.row)},
     {.key = "rack", .kind = K_STR, .off = offsetof(dev_in, d.rack)},
     {.key = "feed", .kind = K_CUSTOM, .fn = dev_feed},
+    {.key = "category", .kind = K_UINT, .off = offsetof(dev_in, d.category), .min = 1, .max = 3},
     {.key = "snmp", .kind = K_CUSTOM, .fn = dev_snmp},
+    {.key = "modbus", .kind = K_CUSTOM, .fn = cfg_modbus_device}, /* obj: dev_in, d first */
 };
 static const cfg_table dev_table = {FIELDS(dev_fields), &snmp_table, "snmp"};
 
@@ -488,6 +515,7 @@ static void read_device(cfg_ctx *cx, ev_config *c, const yaml_node_t *item, size
     char sect[160], b[80];
 
     snmp_copy(cx, &di.d.snmp, &c->snmp_defaults);
+    cfg_modbus_copy(cx, &di.d.modbus, &c->modbus_defaults);
     if (item->type != YAML_MAPPING_NODE) {
         cfg_error(cx, cfg_line(item), "devices: item %zu: expected a mapping, got %s", idx + 1,
             cfg_describe(item, b, sizeof b));
@@ -505,10 +533,17 @@ static void read_device(cfg_ctx *cx, ev_config *c, const yaml_node_t *item, size
     cfg_read_map(cx, item, &dev_table, &di, sect, seen);
 
     for (size_t i = 0; i < dev_table.n; i++)
-        if (dev_fields[i].required && !seen[i])
+        if (dev_fields[i].required && !seen[i] &&
+            !(dev_fields[i].fn == dev_address && (cfg_modbus_address_optional(&di.d) || di.d.profile_name)))
             cfg_error(cx, di.d.line, "%s missing required field '%s'", sect, dev_fields[i].key);
     if (di.d.profile_name)
         resolve_profile(cx, c, &di.d, seen[cfg_key_at(&dev_table, "profile")], sect);
+    if (di.d.profile && ev_profile_protocol(di.d.profile) == EV_PROTO_MODBUS)
+        cfg_modbus_check(cx, &di.d, sect); /* address: required for TCP, refused for RTU */
+    else if (!di.d.address && !seen[cfg_key_at(&dev_table, "address")] && di.d.profile_name)
+        cfg_error(cx, di.d.line, "%s missing required field 'address'", sect);
+    else if (di.d.profile)
+        cfg_modbus_check(cx, &di.d, sect); /* modbus: on an SNMP profile */
 
     snmp_finish(cx, &di.d.snmp, di.level_set);
     if (di.snmp_line) {
@@ -581,15 +616,8 @@ static void read_devices(cfg_ctx *cx, ev_config *c)
         return;
     }
     size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-    c->devices = calloc(n ? n : 1, sizeof *c->devices);
-    if (!c->devices) {
-        cfg_error(cx, cfg_line(seq), "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        read_device(cx, c, cfg_node(cx, seq->data.sequence.items.start[i]), i, &c->devices[i]);
-        c->ndevices++;
-    }
+    for (size_t i = 0; i < n; i++) /* a device, an address range or a csv: import (config_inventory.c) */
+        cfg_inventory_item(cx, c, cfg_node(cx, seq->data.sequence.items.start[i]), i, read_device);
     check_duplicates(cx, c);
 }
 
@@ -633,8 +661,13 @@ static void top_devices(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml
 static const cfg_field top_fields[] = {
     {.key = "agent", .kind = K_CUSTOM, .fn = top_agent},
     {.key = "snmp", .kind = K_CUSTOM, .fn = top_snmp},
+    {.key = "modbus", .kind = K_CUSTOM, .fn = cfg_modbus_top},
     {.key = "outputs", .kind = K_CUSTOM, .fn = top_outputs},
+    {.key = "spool", .kind = K_CUSTOM, .fn = cfg_top_spool},
     {.key = "devices", .kind = K_CUSTOM, .fn = top_devices},
+    {.key = "topology", .kind = K_CUSTOM, .fn = cfg_topology},
+    {.key = "http", .kind = K_CUSTOM, .fn = cfg_read_http},
+    {.key = "alerts", .kind = K_CUSTOM, .fn = cfg_read_alerts},
 };
 static const cfg_table top_table = {FIELDS(top_fields), NULL, NULL};
 
@@ -765,12 +798,12 @@ static ev_config *config_new(cfg_ctx *cx, const char *path)
     c->path = cfg_strdup(cx, 0, path);
     c->interval_ms = 10000;
     snmp_init(cx, &c->snmp_defaults);
-    c->influx = (ev_influx_cfg){.batch_size = 5000, .timeout_ms = 5000, .gzip = true, .max_queue = 100000};
-    c->influx.url = cfg_strdup(cx, 0, "http://127.0.0.1:8086");
-    c->influx.database = cfg_strdup(cx, 0, "evmon");
+    cfg_modbus_init(&c->modbus_defaults);
+    cfg_influx_defaults(cx, &c->influx);
     c->mqtt = (ev_mqtt_cfg){.qos = 1};
     c->mqtt.url = cfg_strdup(cx, 0, "tcp://127.0.0.1:1883");
     c->mqtt.topic_prefix = cfg_strdup(cx, 0, "evalley");
+    cfg_spool_defaults(&c->spool);
     return c;
 }
 
@@ -791,31 +824,40 @@ static void read_config(cfg_ctx *cx, ev_config *c, const yaml_node_t *root, cons
     check_agent(cx, c);
     load_profiles(cx, c, profiles_dir);
     read_devices(cx, c);
+    cfg_topology_check(cx, c);
     snmp_finish(cx, &c->snmp_defaults, cx->snmp_level_set);
     if (!c->mqtt.client_id && c->agent_id)
         c->mqtt.client_id = cfg_strdup(cx, 0, c->agent_id);
 }
 
 /* The file -> a config, or NULL with every problem counted in cx. */
-static ev_config *load(cfg_ctx *cx, const char *path, const char *profiles_dir)
+/* Open and parse path into *doc (cx->doc points at it); false with the
+ * problem reported. Also the hub's file (config_hub.c). */
+bool cfg_load_yaml(cfg_ctx *cx, const char *path, yaml_document_t *doc)
 {
-    yaml_document_t doc;
     struct stat st;
 
     FILE *f = fopen(path, "rb");
     if (!f) {
         cfg_error(cx, 0, "cannot open: %s", strerror(errno));
-        return NULL;
+        return false;
     }
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         cfg_error(cx, 0, "cannot read: is a directory");
         fclose(f);
-        return NULL;
+        return false;
     }
-    cx->doc = &doc;
-    bool parsed = parse_yaml(cx, f, &doc);
+    cx->doc = doc;
+    bool parsed = parse_yaml(cx, f, doc);
     fclose(f);
-    if (!parsed)
+    return parsed;
+}
+
+static ev_config *load(cfg_ctx *cx, const char *path, const char *profiles_dir)
+{
+    yaml_document_t doc;
+
+    if (!cfg_load_yaml(cx, path, &doc))
         return NULL;
 
     ev_config *c = config_new(cx, path);
@@ -832,6 +874,8 @@ ev_config *ev_config_load_with_profiles(const char *path, const char *profiles_d
     cfg_ctx cx = {.file = path, .diag = diag};
     ev_config *c = load(&cx, path, profiles_dir);
     cfg_flush_errors(&cx);
+    if (c)
+        c->inline_secret_line = cx.inline_secret_line;
     if (cx.nerr) {
         ev_config_free(c);
         return NULL;
@@ -848,6 +892,7 @@ void ev_config_free(ev_config *c)
 {
     if (!c)
         return;
+    ev_alerts_cfg_free(c->alerts);
     for (size_t i = 0; i < c->ndevices; i++) {
         ev_device_cfg *d = &c->devices[i];
         free(d->name);
@@ -857,11 +902,14 @@ void ev_config_free(ev_config *c)
         free(d->rack);
         free(d->feed);
         snmp_free(&d->snmp);
+        cfg_modbus_free(&d->modbus);
     }
     free(c->devices);
     if (c->profiles)
         ev_profiles_free(c->profiles);
+    ev_topology_cfg_free(c->topology);
     snmp_free(&c->snmp_defaults);
+    cfg_modbus_free(&c->modbus_defaults);
     free(c->influx.url);
     free(c->influx.database);
     free(c->influx.username);
@@ -871,6 +919,13 @@ void ev_config_free(ev_config *c)
     free(c->mqtt.username);
     free(c->mqtt.password);
     free(c->mqtt.topic_prefix);
+    free(c->influx.token);
+    free(c->influx.org);
+    free(c->influx.bucket);
+    free(c->influx.ca_file);
+    free(c->mqtt.ca_file);
+    cfg_spool_free(&c->spool);
+    ev_http_cfg_free(&c->http);
     free(c->path);
     free(c->agent_id);
     free(c->site);

@@ -19,6 +19,7 @@
 
 struct ev_profile;
 struct ev_profile_set;
+struct ev_topology_cfg;
 
 typedef enum { EV_ROLE_IT, EV_ROLE_FACILITY, EV_ROLE_COOLING, EV_ROLE_OTHER } ev_role;
 const char *ev_role_name(ev_role r); /* "it", "facility", "cooling", "other" */
@@ -40,6 +41,22 @@ typedef struct {
     unsigned max_repetitions;  /* GETBULK; default 25 */
 } ev_snmp_cfg;
 
+/* Modbus settings (config_modbus.c), for devices with a Modbus profile. */
+typedef enum { EV_MB_TCP, EV_MB_RTU } ev_mb_transport;
+typedef struct {
+    ev_mb_transport transport; /* default tcp */
+    unsigned unit_id;          /* 0..255, default 1 */
+    char *serial;              /* rtu: the serial line, e.g. /dev/ttyUSB0 */
+    unsigned baud;             /* default 9600 */
+    char parity;               /* 'N', 'E' (default) or 'O' */
+    unsigned data_bits, stop_bits; /* default 8 and 1 */
+    unsigned timeout_ms;       /* per request; default 1000 */
+    unsigned retries;          /* default 1 */
+    unsigned max_gap;          /* request merging: registers read and discarded, default 10 */
+    unsigned max_registers;    /* per request, default 125 */
+    unsigned line;             /* line of the device's own modbus: key, 0 if none */
+} ev_modbus_cfg;
+
 typedef struct {
     char *name;
     char *profile_name;
@@ -47,7 +64,10 @@ typedef struct {
     char *address;                    /* "host" or "host:port"; [v6]:port */
     ev_role role;
     char *row, *rack, *feed;          /* optional (NULL); feed "A" or "B" */
+    unsigned category;                /* role it: IT measurement category 1 UPS output, 2 PDU output
+                                         (default), 3 IT input (BRIEF §2); 0 for other roles */
     ev_snmp_cfg snmp;
+    ev_modbus_cfg modbus;             /* for a Modbus profile; an RTU device's address is its serial line */
     unsigned line;                    /* where the device starts in the file */
 } ev_device_cfg;
 
@@ -60,6 +80,9 @@ typedef struct {
     unsigned timeout_ms;  /* default 5000 */
     bool gzip;            /* default true */
     unsigned max_queue;   /* points held in memory while the store is down, default 100000 */
+    char *token;          /* InfluxDB 2.x API token: writes go to /api/v2/write */
+    char *org, *bucket;   /* 2.x; bucket defaults to database */
+    char *ca_file;        /* https: CA bundle to verify the server with (default: system CAs) */
 } ev_influx_cfg;
 
 typedef struct {
@@ -69,7 +92,22 @@ typedef struct {
     char *username, *password;
     char *topic_prefix;   /* default "evalley" */
     int qos;              /* default 1 */
+    char *ca_file;        /* ssl://, mqtts://: CA to verify the broker with (default: system CAs) */
 } ev_mqtt_cfg;
+
+typedef struct {
+    bool enabled;         /* true when an http: section is present (config_http.c) */
+    char *listen;         /* numeric HOST:PORT, default 127.0.0.1:8080 */
+} ev_http_cfg;
+
+/* spool: where each output keeps what it cannot deliver (config_spool.c). */
+typedef struct {
+    char *dir;                  /* NULL: $STATE_DIRECTORY/spool under systemd, else no spool */
+    unsigned long long max_bytes; /* per output; default 1 GiB */
+    int fsync;                  /* ev_fsync_policy (outputs/spool.h); 0: periodic, the default */
+    unsigned fsync_interval_ms; /* default 1000 */
+    unsigned replay_rate;       /* points per second replayed from disk; default 20000 */
+} ev_spool_cfg;
 
 typedef struct {
     char *path;           /* the file loaded */
@@ -78,11 +116,17 @@ typedef struct {
     unsigned interval_ms; /* default 10000 */
     char *profiles_dir;   /* default: see ev_default_profiles_dir() */
     ev_snmp_cfg snmp_defaults;
+    ev_modbus_cfg modbus_defaults;
     ev_influx_cfg influx;
     ev_mqtt_cfg mqtt;
+    ev_http_cfg http;     /* the built-in HTTP server (API, /metrics, page) */
+    ev_spool_cfg spool;
     ev_device_cfg *devices;
     size_t ndevices;
     struct ev_profile_set *profiles; /* owned */
+    struct ev_topology_cfg *topology; /* `topology:` (config_topology.h); NULL: no energy model */
+    struct ev_alerts_cfg *alerts;     /* `alerts:` (alert_cfg.h); NULL: no alerting */
+    unsigned inline_secret_line; /* first secret written in the file itself (not *_file/_env), 0 if none */
 } ev_config;
 
 /* Load and validate. Returns NULL and fills diag on any error. */
@@ -91,6 +135,12 @@ ev_config *ev_config_load(const char *path, ev_diag *diag);
  * whatever the file says, when profiles_dir is not NULL. */
 ev_config *ev_config_load_with_profiles(const char *path, const char *profiles_dir, ev_diag *diag);
 void ev_config_free(ev_config *c);
+
+/* Secrets (community, passwords, tokens) may be given as KEY_file: PATH or
+ * KEY_env: NAME instead of inline (config_secret.c). True, with a warning
+ * "FILE:LINE: warning: ..." in msg, when the file holds one inline and
+ * other users can read it. */
+bool ev_config_secrets_exposed(const ev_config *c, char *msg, size_t len);
 
 /* Parse "10s", "500ms", "5m", "1h", "2" (seconds). -1 on error. */
 long long ev_parse_duration_ms(const char *s);

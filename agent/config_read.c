@@ -414,16 +414,33 @@ void cfg_read_map(cfg_ctx *cx, const yaml_node_t *map, const cfg_table *t, void 
         }
         const char *key = cfg_text(k);
         size_t i = cfg_key_at(t, key);
+        bool indirect = false; /* a secret's KEY_file / KEY_env */
+        if (i == t->n && (i = cfg_secret_field(t, key)) < t->n)
+            indirect = true;
         if (i == t->n) {
             cfg_unknown_key(cx, cfg_line(k), key, t, sect);
             continue;
         }
         cfg_label(label, sizeof label, sect, key);
         if (seen[i]) {
-            cfg_error(cx, cfg_line(k), "%s: duplicate key (first at line %u)", label, seen[i]);
+            if (t->f[i].secret)
+                cfg_error(cx, cfg_line(k), "%s: give only one of %s, %s_file and %s_env (first at line %u)",
+                    label, t->f[i].key, t->f[i].key, t->f[i].key, seen[i]);
+            else
+                cfg_error(cx, cfg_line(k), "%s: duplicate key (first at line %u)", label, seen[i]);
             continue;
         }
         seen[i] = cfg_line(k);
+        if (indirect) {
+            yaml_node_t secret;
+            char *buf;
+            if (cfg_secret_read(cx, k, v, label, &secret, &buf))
+                cfg_read_value(cx, &t->f[i], obj, k, &secret, label);
+            free(buf);
+            continue;
+        }
+        if (t->f[i].secret && !cfg_is_null(v) && !cx->inline_secret_line)
+            cx->inline_secret_line = cfg_line(k);
         cfg_read_value(cx, &t->f[i], obj, k, v, label);
     }
 }

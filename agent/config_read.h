@@ -45,6 +45,7 @@ typedef struct {
     unsigned devices_line;
     unsigned agent_line, profiles_dir_line;
     unsigned agent_seen[MAX_KEYS]; /* line of each agent: key, 0 if absent */
+    unsigned inline_secret_line;   /* first secret written in the file itself, 0 if none */
 } cfg_ctx;
 
 typedef enum {
@@ -67,6 +68,7 @@ struct cfg_field {
     unsigned long min, max;
     cfg_custom_fn fn;
     bool required; /* an empty value is an error (absence is checked by the section) */
+    bool secret;   /* also read from KEY_file / KEY_env (config_secret.c); never printed */
 };
 
 typedef struct cfg_table {
@@ -101,5 +103,28 @@ void cfg_read_value(cfg_ctx *cx, const cfg_field *f, void *obj, const yaml_node_
                        const char *label);
 void cfg_read_map(cfg_ctx *cx, const yaml_node_t *map, const cfg_table *t, void *obj, const char *sect,
                      unsigned *seen);
+
+/* config_secret.c: secrets given as KEY_file: PATH or KEY_env: NAME.
+ * cfg_secret_field: the position in t of the secret field such a key names,
+ * or t->n. cfg_secret_read: the secret itself as a scalar node *out (same
+ * line as v; its text in *buf, for the caller to free) for the field's
+ * reader to take as if written inline; false with the error reported. */
+size_t cfg_secret_field(const cfg_table *t, const char *key);
+bool cfg_secret_read(cfg_ctx *cx, const yaml_node_t *k, const yaml_node_t *v, const char *label,
+                     yaml_node_t *out, char **buf);
+
+/* config.c's sections that other config files reuse (config_hub.c): the
+ * influxdb section (defaults, then the mapping under key k), a URL checked
+ * against schemes (NULL-terminated), and the MQTT topic_prefix reader
+ * (obj: an ev_mqtt_cfg). */
+void cfg_influx_defaults(cfg_ctx *cx, ev_influx_cfg *in);
+void cfg_influx_section(cfg_ctx *cx, ev_influx_cfg *in, const yaml_node_t *k, const yaml_node_t *v,
+                        const char *label);
+void cfg_check_url(cfg_ctx *cx, const char *url, unsigned line, const char *label, const char *const *schemes,
+                   const char *expected);
+void cfg_mqtt_topic_prefix(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label);
+/* Open and parse a YAML file into *doc (cx->doc set), syntax errors
+ * reported as FILE:LINE; false when there is no document to read. */
+bool cfg_load_yaml(cfg_ctx *cx, const char *path, yaml_document_t *doc);
 
 #endif

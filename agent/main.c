@@ -15,6 +15,9 @@ static const struct {
     {"once", cmd_once, "poll every device once and print line protocol to stdout"},
     {"check", cmd_check, "validate a config file (and its profiles); FILE:LINE: message on error"},
     {"probe", cmd_probe, "read one device with a profile; show raw and scaled values"},
+    {"hub", cmd_hub, "MQTT -> InfluxDB for many agents; cluster PUE, coverage and headroom roll-up"},
+    {"headroom", cmd_headroom, "capacity planner: headroom per node from InfluxDB, least first"},
+    {"alerts", cmd_alerts, "list the active alerts (from the agent's alert state file)"},
     {"version", cmd_version, "print the version"},
 };
 

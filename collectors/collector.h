@@ -52,6 +52,17 @@ typedef struct {
     void (*poll)(ev_collector *c, int64_t ts_ns);
     /* Devices still in flight. */
     size_t (*busy)(const ev_collector *c);
+    /* A new configuration (SIGHUP): cfg and devices replace the ones given
+     * so far (same lifetime rules); the caller frees the old ones after this
+     * returns. Devices are matched by name. One whose settings (address,
+     * protocol options, the profile's fetch list) are unchanged keeps its
+     * session, protocol state and any poll in flight: its polling does not
+     * restart. A changed or removed device in flight is reported to the
+     * sink now, with the old cfg, as EV_POLL_ERROR "abandoned", then closed
+     * (a changed one is set up anew); new devices join at the next poll.
+     * 0, or -1 when out of memory, with the old set left untouched. */
+    int (*reconfigure)(ev_collector *c, const ev_config *cfg, const ev_device_cfg *const *devices,
+                       size_t ndevices);
     void (*free)(ev_collector *c);
 } ev_collector_ops;
 
@@ -69,6 +80,12 @@ static inline size_t ev_collector_busy(const ev_collector *c)
     return c->ops->busy(c);
 }
 
+static inline int ev_collector_reconfigure(ev_collector *c, const ev_config *cfg,
+                                           const ev_device_cfg *const *devices, size_t ndevices)
+{
+    return c->ops->reconfigure(c, cfg, devices, ndevices);
+}
+
 static inline void ev_collector_free(ev_collector *c)
 {
     if (c)
@@ -80,5 +97,18 @@ static inline void ev_collector_free(ev_collector *c)
 ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
                                     const ev_device_cfg *const *devices, size_t ndevices,
                                     ev_sink_fn sink, void *ud);
+
+/* Modbus collector (collectors/modbus*.c): devices whose profile is a
+ * Modbus profile, over TCP or RTU (ev_device_cfg.modbus). */
+ev_collector *ev_modbus_collector_new(ev_loop *loop, const ev_config *cfg,
+                                      const ev_device_cfg *const *devices, size_t ndevices,
+                                      ev_sink_fn sink, void *ud);
+
+/* Every device of a config, each handed to the collector of its profile's
+ * protocol (collectors/collectors.c); one collector to poll, reconfigure
+ * and free. */
+ev_collector *ev_collectors_new(ev_loop *loop, const ev_config *cfg,
+                                const ev_device_cfg *const *devices, size_t ndevices,
+                                ev_sink_fn sink, void *ud);
 
 #endif

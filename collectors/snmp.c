@@ -62,6 +62,8 @@ typedef struct {
     int64_t ts_ns;
     char err[320];
 
+    enum { R_GONE, R_KEPT, R_REPLACED } reload; /* set while a reload sorts devices */
+
     bool polled_before; /* for logging state changes */
     ev_poll_status last_status;
     char last_err[320];
@@ -71,7 +73,7 @@ typedef struct snmp_collector {
     ev_collector base; /* first: the generic interface */
     ev_loop *loop;
     const ev_config *cfg;
-    snmp_dev *devs;
+    snmp_dev **devs; /* each allocated alone: a reload keeps their addresses */
     size_t ndevs, busy;
     ev_sink_fn sink;
     void *ud;
@@ -442,18 +444,28 @@ static void add_tag(ev_tagset *t, const char *key, const char *val)
         t->tags[t->n++] = (ev_tag){key, val};
 }
 
+/* The tags every point of the device carries, from its config. */
+static void set_base_tags(snmp_dev *d)
+{
+    const ev_device_cfg *cfg = d->cfg;
+    d->base.n = 0;
+    add_tag(&d->base, "device", cfg->name);
+    add_tag(&d->base, "feed", cfg->feed);
+    add_tag(&d->base, "hall", d->c->cfg->hall);
+    add_tag(&d->base, "rack", cfg->rack);
+    add_tag(&d->base, "role", ev_role_name(cfg->role));
+    add_tag(&d->base, "row", cfg->row);
+    add_tag(&d->base, "site", d->c->cfg->site);
+}
+
+static void on_varbind(void *ud, const ev_oid *oid, const char *type);
+
 static int dev_init(snmp_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
 {
     d->c = c;
     d->cfg = cfg;
     d->fd = -1;
-    add_tag(&d->base, "device", cfg->name);
-    add_tag(&d->base, "feed", cfg->feed);
-    add_tag(&d->base, "hall", c->cfg->hall);
-    add_tag(&d->base, "rack", cfg->rack);
-    add_tag(&d->base, "role", ev_role_name(cfg->role));
-    add_tag(&d->base, "row", cfg->row);
-    add_tag(&d->base, "site", c->cfg->site);
+    set_base_tags(d);
     if (!cfg->profile)
         return 0; /* reported at each poll */
     d->rs = ev_rowset_new(cfg->profile);
@@ -462,10 +474,30 @@ static int dev_init(snmp_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
                           cfg->snmp.version == EV_SNMP_V1) < 0)
         return -1;
     d->walk.vb_ud = d;
+    d->walk.on_varbind = c->obs.varbind ? on_varbind : NULL;
     if (dev_open(d) < 0)
         ev_warn("snmp: device '%s' (%s): %s; will retry at each poll", cfg->name, cfg->address,
                 d->err);
     return 0;
+}
+
+/* A device set up, or NULL (out of memory, logged). */
+static snmp_dev *dev_new(snmp_collector *c, const ev_device_cfg *cfg)
+{
+    snmp_dev *d = calloc(1, sizeof *d);
+    if (d && dev_init(c, d, cfg) == 0)
+        return d;
+    ev_err("snmp: out of memory setting up device '%s'", cfg->name);
+    if (d)
+        dev_close(d);
+    free(d);
+    return NULL;
+}
+
+static void dev_delete(snmp_dev *d)
+{
+    dev_close(d);
+    free(d);
 }
 
 static void start(snmp_dev *d, int64_t ts_ns)
@@ -529,10 +561,13 @@ static void raise_fd_limit(size_t need)
 
 static void snmp_poll(ev_collector *base, int64_t ts_ns);
 static size_t snmp_busy(const ev_collector *base);
+static int snmp_reconfigure(ev_collector *base, const ev_config *cfg,
+                            const ev_device_cfg *const *devices, size_t ndevices);
 static void snmp_free(ev_collector *base);
 
 static const ev_collector_ops snmp_ops = {
-    .name = "snmp", .poll = snmp_poll, .busy = snmp_busy, .free = snmp_free,
+    .name = "snmp", .poll = snmp_poll, .busy = snmp_busy, .reconfigure = snmp_reconfigure,
+    .free = snmp_free,
 };
 
 ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
@@ -558,21 +593,159 @@ ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
     }
     raise_fd_limit(ndevices + 64);
     for (size_t i = 0; i < ndevices; i++) {
-        c->ndevs = i + 1;
-        if (dev_init(c, &c->devs[i], devices[i]) < 0) {
-            ev_err("snmp: out of memory setting up device '%s'", devices[i]->name);
+        if (!(c->devs[i] = dev_new(c, devices[i]))) {
             snmp_free(&c->base);
             return NULL;
         }
+        c->ndevs = i + 1;
     }
     return &c->base;
+}
+
+/* ---- reload ---- */
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_snmp(const ev_snmp_cfg *a, const ev_snmp_cfg *b)
+{
+    return a->version == b->version && a->level == b->level && a->timeout_ms == b->timeout_ms &&
+           a->retries == b->retries && a->max_repetitions == b->max_repetitions &&
+           same_str(a->community, b->community) && same_str(a->user, b->user) &&
+           same_str(a->auth_protocol, b->auth_protocol) && same_str(a->auth_password, b->auth_password) &&
+           same_str(a->priv_protocol, b->priv_protocol) && same_str(a->priv_password, b->priv_password);
+}
+
+/* Same OIDs to fetch, in the same order: the walk plan and rowset fit both. */
+static bool same_fetch(const ev_profile *a, const ev_profile *b)
+{
+    size_t na, nb;
+    if (!a || !b)
+        return false;
+    const ev_fetch *fa = ev_profile_fetch_list(a, &na), *fb = ev_profile_fetch_list(b, &nb);
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (fa[i].scalar != fb[i].scalar || ev_oid_cmp(&fa[i].oid, &fb[i].oid))
+            return false;
+    return true;
+}
+
+/* Can the device's session, state and poll in flight carry on under nc? */
+static bool can_keep(const snmp_dev *d, const ev_device_cfg *nc)
+{
+    return same_str(d->cfg->address, nc->address) && same_snmp(&d->cfg->snmp, &nc->snmp) &&
+           same_fetch(d->cfg->profile, nc->profile);
+}
+
+static int cmp_dev_name(const void *a, const void *b)
+{
+    const snmp_dev *x = *(snmp_dev *const *)a, *y = *(snmp_dev *const *)b;
+    return strcmp(x->cfg->name, y->cfg->name);
+}
+
+static snmp_dev *find_dev(snmp_dev **sorted, size_t n, const char *name)
+{
+    snmp_dev key_dev = {.cfg = &(ev_device_cfg){.name = (char *)name}}, *key = &key_dev;
+    snmp_dev **hit = bsearch(&key, sorted, n, sizeof *sorted, cmp_dev_name);
+    return hit ? *hit : NULL;
+}
+
+/* Moved to its new config: tags and metrics may differ, nothing else. */
+static void rebind(snmp_dev *d, const ev_device_cfg *nc)
+{
+    size_t n;
+    d->cfg = nc;
+    d->walk.fetch = ev_profile_fetch_list(nc->profile, &n);
+    set_base_tags(d);
+}
+
+/* A poll in flight on a device going away: reported, with no points. */
+static void abandon(snmp_dev *d, const char *why)
+{
+    if (d->phase == D_IDLE)
+        return;
+    snprintf(d->err, sizeof d->err, "poll abandoned: %s by a configuration reload", why);
+    finish(d, EV_POLL_ERROR);
+}
+
+static int snmp_reconfigure(ev_collector *base, const ev_config *cfg,
+                            const ev_device_cfg *const *devices, size_t ndevices)
+{
+    snmp_collector *c = (snmp_collector *)base;
+    const ev_config *old_cfg = c->cfg;
+    snmp_dev **next = calloc(ndevices ? ndevices : 1, sizeof *next);
+    snmp_dev **sorted = malloc((c->ndevs ? c->ndevs : 1) * sizeof *sorted);
+    bool *kept = calloc(ndevices ? ndevices : 1, sizeof *kept);
+    size_t nkept = 0, nadded = 0, nchanged = 0;
+
+    if (!next || !sorted || !kept)
+        goto oom;
+    memcpy(sorted, c->devs, c->ndevs * sizeof *sorted);
+    qsort(sorted, c->ndevs, sizeof *sorted, cmp_dev_name);
+    for (size_t i = 0; i < c->ndevs; i++)
+        c->devs[i]->reload = R_GONE;
+
+    /* Decide, and set up the new devices, before touching the old ones. */
+    c->cfg = cfg; /* new devices take site and hall from it */
+    for (size_t i = 0; i < ndevices; i++) {
+        snmp_dev *d = find_dev(sorted, c->ndevs, devices[i]->name);
+        if (d && can_keep(d, devices[i])) {
+            d->reload = R_KEPT;
+            next[i] = d;
+            kept[i] = true;
+            nkept++;
+            continue;
+        }
+        if (!(next[i] = dev_new(c, devices[i])))
+            goto oom;
+        if (d)
+            d->reload = R_REPLACED;
+        d ? nchanged++ : nadded++;
+    }
+    /* Old devices not carried over: removed, or replaced by a new setup. */
+    for (size_t i = 0; i < c->ndevs; i++) {
+        snmp_dev *d = c->devs[i];
+        if (d->reload == R_KEPT)
+            continue;
+        bool changed = d->reload == R_REPLACED;
+        ev_info("snmp: device '%s' %s", d->cfg->name, changed ? "changed: set up again" : "removed");
+        abandon(d, changed ? "device changed" : "device removed");
+        dev_delete(d);
+    }
+    for (size_t i = 0; i < ndevices; i++)
+        if (kept[i])
+            rebind(next[i], devices[i]);
+    size_t removed = c->ndevs - nkept - nchanged;
+    free(c->devs);
+    c->devs = next;
+    c->ndevs = ndevices;
+    raise_fd_limit(ndevices + 64);
+    ev_notice("snmp: reconfigured: %zu device(s) kept, %zu added, %zu changed, %zu removed", nkept, nadded,
+              nchanged, removed);
+    free(sorted);
+    free(kept);
+    return 0;
+
+oom:
+    ev_err("snmp: out of memory applying the new configuration; keeping the running one");
+    for (size_t i = 0; next && i < ndevices; i++)
+        if (next[i] && !kept[i])
+            dev_delete(next[i]);
+    c->cfg = old_cfg;
+    free(next);
+    free(sorted);
+    free(kept);
+    return -1;
 }
 
 static void snmp_poll(ev_collector *base, int64_t ts_ns)
 {
     snmp_collector *c = (snmp_collector *)base;
     for (size_t i = 0; i < c->ndevs; i++)
-        start(&c->devs[i], ts_ns);
+        start(c->devs[i], ts_ns);
 }
 
 static size_t snmp_busy(const ev_collector *base)
@@ -588,7 +761,7 @@ static void snmp_free(ev_collector *base)
         return;
     c->closing = true; /* closing sessions times out their requests */
     for (size_t i = 0; i < c->ndevs; i++)
-        dev_close(&c->devs[i]);
+        dev_delete(c->devs[i]);
     ev_snmp_keys_free(c->keys);
     ev_batch_free(c->batch);
     netsnmp_large_fd_set_cleanup(&c->fdset);
@@ -609,7 +782,7 @@ void ev_snmp_collector_observe(ev_collector *base, const ev_snmp_observer *o)
     snmp_collector *c = (snmp_collector *)base;
     c->obs = o ? *o : (ev_snmp_observer){0};
     for (size_t i = 0; i < c->ndevs; i++)
-        c->devs[i].walk.on_varbind = c->obs.varbind ? on_varbind : NULL;
+        c->devs[i]->walk.on_varbind = c->obs.varbind ? on_varbind : NULL;
 }
 
 void ev_snmp_collector_stats(const ev_collector *base, ev_snmp_stats *st)

@@ -4,7 +4,9 @@
 # Everything runs on loopback with its state under build/demo/: mosquitto and
 # influxd on free ports (tests/lib helpers), snmpsim serving DEMO_PDUS (12)
 # simulated PDUs on 127.0.1.1..N built from the recorded walks with moving
-# values (scripts/demo-fleet.sh), and `build/evmon agent` with both outputs.
+# values (scripts/demo-fleet.sh), two Modbus meters and two Modbus cooling
+# units (tests/sim/modbussim.c serving tests/fixtures/modbus images), and
+# `build/evmon agent` with both outputs.
 # Every DEMO_INTERVAL seconds it prints the latest readings from InfluxDB and
 # the last MQTT messages. Ctrl-C (or DEMO_SECONDS=N for a run that ends by
 # itself) stops everything it started and exits 0; it exits 1 if the agent
@@ -48,6 +50,16 @@ SNMP_PORT=$(free_port)
 scripts/demo-fleet.sh "$T/fleet" "$PDUS" "$SNMP_PORT" || exit 1
 mapfile -t endpoints <"$T/fleet/endpoints"
 start_snmpsim "$T/fleet/snmp" "${endpoints[@]}"
+# Beside the PDUs, Modbus meters and cooling units (tests/sim/modbussim.c
+# serving the register images of tests/fixtures/modbus).
+. tests/lib/modbus.sh
+modbus_devices=()
+for spec in "intake-1 socomec-countis-e3x facility" "ups-out-1 schneider-pm5xxx it" \
+            "rdc-01 vertiv-liebert-dcd cooling" "crah-01 liebert-icom-crah cooling"; do
+    read -r name profile role <<<"$spec"
+    start_modbussim "modbus-$name" --image "tests/fixtures/modbus/$profile.image"
+    modbus_devices+=("  - {name: $name, profile: $profile, address: \"$MBSIM_EP\", role: $role}")
+done
 
 cat >"$T/evmon.yaml" <<EOF
 # evmon demo config, written by scripts/demo.sh
@@ -70,6 +82,7 @@ outputs:
     url: $MQTT_URL
 EOF
 cat "$T/fleet/devices.yaml" >>"$T/evmon.yaml"
+printf '%s\n' "${modbus_devices[@]}" >>"$T/evmon.yaml"
 "$EVMON" check -c "$T/evmon.yaml" || { echo "demo: the generated config is rejected" >&2; exit 1; }
 
 mqtt_sub mqtt "evalley/#"

@@ -17,9 +17,22 @@ PKGS=(
     mosquitto mosquitto-clients              # MQTT broker and clients (tests, demo)
     influxdb influxdb-client                 # InfluxDB 1.x (tests, demo)
     snmpsim snmpd snmp                       # SNMP simulator, agent, tools
+    libmodbus-dev python3-pymodbus python3-serial python3-serial-asyncio socat  # Modbus RTU, simulators, pty pairs
     curl python3                             # test harness helpers
+    openssl                                  # TLS tests: a throwaway CA and server certificate
+    libjson-c-dev prometheus-alertmanager    # alerts: state file, webhook JSON; Alertmanager (tests)
+    libsystemd-dev                           # sd_notify: READY, STATUS, WATCHDOG
+    systemd man-db groff-base                # systemd-analyze security, man -l (install test)
+    clang libclang-rt-14-dev                 # libFuzzer targets (make fuzz)
+    libmicrohttpd-dev xxd                    # built-in HTTP server; page embedded at build time
+    chromium prometheus                      # page test (headless), promtool check metrics
 )
-SERVICES=(mosquitto influxdb snmpd)
+SERVICES=(mosquitto influxdb snmpd prometheus-alertmanager prometheus)
+# `scripts/deps.sh bench` (make bench): the peers the fleet benchmark compares evmon with.
+if [ "${1:-}" = bench ]; then
+    PKGS=(collectd-core prometheus-snmp-exporter prometheus mosquitto-clients)
+    SERVICES=(collectd prometheus-snmp-exporter prometheus)
+fi
 
 installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

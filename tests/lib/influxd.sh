@@ -11,6 +11,11 @@
 #   influx_rows DB "INFLUXQL"  print each result row as tab-separated values,
 #                            preceded by the series' tags as key=value fields:
 #                            handy for assert_eq / assert_contains.
+#   restart_influxd [NAME]   start NAME again after stop_spawned "$INFLUX_PID",
+#                            same port, same data; returns once /ping answers.
+#   INFLUX_TLS_CERT, INFLUX_TLS_KEY: when set before start_influxd, it serves
+#                            https:// with them (INFLUX_URL says so; queries
+#                            trust INFLUX_TLS_CA).
 # Nothing here uses the system's influxdb service or port 8086.
 
 [ -n "${EV_LIB_DIR:-}" ] || . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -22,6 +27,13 @@ start_influxd() {
     INFLUX_PORT=$(free_port) || return 1
     rpc=$(free_port) || return 1
     INFLUX_URL="http://127.0.0.1:$INFLUX_PORT"
+    local tls=""
+    if [ -n "${INFLUX_TLS_CERT:-}" ]; then
+        INFLUX_URL="https://127.0.0.1:$INFLUX_PORT"
+        tls="  https-enabled = true
+  https-certificate = \"$INFLUX_TLS_CERT\"
+  https-private-key = \"$INFLUX_TLS_KEY\""
+    fi
     cat >"$dir/influxd.conf" <<CONF
 # written by tests/lib/influxd.sh
 reporting-disabled = true
@@ -41,6 +53,7 @@ bind-address = "127.0.0.1:$rpc"
   bind-address = "127.0.0.1:$INFLUX_PORT"
   log-enabled = false
   pprof-enabled = false
+$tls
 [logging]
   level = "warn"
   suppress-logo = true
@@ -53,19 +66,31 @@ CONF
     wait_until 20 "influxd ($name) answers /ping on $INFLUX_URL" ev_influx_ping
 }
 
+restart_influxd() {
+    local name=${1:-influxd}
+    spawn "$name-again" influxd run -config "$T/$name/influxd.conf"
+    INFLUX_PID=$SPAWNED_PID
+    wait_until 20 "influxd ($name) answers /ping again on $INFLUX_URL" ev_influx_ping
+}
+
+# curl's TLS options for the test server (none on http).
+ev_influx_curl_tls() {
+    [ -z "${INFLUX_TLS_CA:-}" ] || printf '%s\n' --cacert "$INFLUX_TLS_CA"
+}
+
 ev_influx_ping() {
-    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$INFLUX_URL/ping")" = 204 ]
+    [ "$(curl -s $(ev_influx_curl_tls) -o /dev/null -w '%{http_code}' --max-time 1 "$INFLUX_URL/ping")" = 204 ]
 }
 
 influx_query() {
     local db=$1 q=$2 epoch=()
     [ -z "${INFLUX_EPOCH:-}" ] || epoch=(--data-urlencode "epoch=$INFLUX_EPOCH")
-    curl -sS --max-time 10 -G "$INFLUX_URL/query" \
+    curl -sS $(ev_influx_curl_tls) --max-time 10 -G "$INFLUX_URL/query" \
         --data-urlencode "db=$db" --data-urlencode "q=$q" "${epoch[@]}"
 }
 
 influx_create_db() {
-    curl -sS --max-time 10 -o /dev/null -f -XPOST "$INFLUX_URL/query" \
+    curl -sS $(ev_influx_curl_tls) --max-time 10 -o /dev/null -f -XPOST "$INFLUX_URL/query" \
         --data-urlencode "q=CREATE DATABASE \"$1\""
 }
 

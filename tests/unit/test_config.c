@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -406,7 +407,9 @@ static void test_example_config(void **state)
     if (!c)
         print_diag(&d);
     assert_non_null(c);
-    assert_int_equal(c->ndevices, 3);
+    assert_int_equal(c->ndevices, 6); /* 3 SNMP, 3 Modbus (one on a serial line) */
+    assert_int_equal(c->devices[4].modbus.transport, EV_MB_RTU);
+    assert_string_equal(c->devices[4].address, "/dev/ttyUSB0");
     assert_true(c->influx.enabled);
     assert_true(c->mqtt.enabled);
     ev_config_free(c);
@@ -583,7 +586,15 @@ static void test_cmd_check(void **state)
     char *good[] = {"check", "-c", GOOD_DIR "/full.yaml", NULL};
     assert_int_equal(run_check(out, sizeof out, errs, sizeof errs, 3, good), 0);
     assert_string_equal(out, GOOD_DIR "/full.yaml: ok: 5 devices, 1 profile, outputs: influxdb mqtt\n");
-    assert_string_equal(errs, "");
+    /* It holds secrets inline: a warning when others can read it (a checkout's mode). */
+    struct stat st;
+    assert_int_equal(stat(GOOD_DIR "/full.yaml", &st), 0);
+    if (st.st_mode & S_IROTH)
+        assert_non_null(strstr(errs, GOOD_DIR "/full.yaml:10: warning: this file holds a secret and is "
+                                     "readable by every user"));
+    else
+        assert_string_equal(errs, "");
+    assert_null(strstr(errs, "s3cret")); /* never the secret itself */
 
     char *none[] = {"check", "--config", GOOD_DIR "/outputs-disabled.yaml", NULL};
     assert_int_equal(run_check(out, sizeof out, errs, sizeof errs, 3, none), 0);
