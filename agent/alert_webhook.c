@@ -14,6 +14,7 @@
 
 #include "agent/alert_state.h"
 #include "agent/log.h"
+#include "agent/loop.h"
 #include "agent/outputs/backoff.h"
 
 #define AM_PATH "/api/v2/alerts"
@@ -120,14 +121,7 @@ static CURL *make_handle(ev_alert_webhook *w, struct curl_slist *hdr, char *err)
 
 static void wait_ms(ev_alert_webhook *w, unsigned ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = ev_mono_deadline(ms);
     pthread_mutex_lock(&w->mu);
     while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->cv, &w->mu, &ts) != ETIMEDOUT)
         ;

@@ -81,18 +81,6 @@ static void usage(FILE *to)
                 "      --log-level L     err, warning, notice, info (default), debug\n");
 }
 
-static int parse_level(const char *s)
-{
-    static const struct { const char *n; int l; } lv[] = {
-        {"err", EV_LOG_ERR}, {"error", EV_LOG_ERR}, {"warning", EV_LOG_WARNING},
-        {"notice", EV_LOG_NOTICE}, {"info", EV_LOG_INFO}, {"debug", EV_LOG_DEBUG},
-    };
-    for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++)
-        if (!strcmp(s, lv[i].n))
-            return lv[i].l;
-    return -1;
-}
-
 static void write_outputs(agent *a, const ev_batch *b)
 {
     ev_latest_feed(a->latest, b);
@@ -468,11 +456,11 @@ int cmd_agent(int argc, char **argv)
         switch (c) {
         case 'c': path = optarg; break;
         case 'L':
-            if (parse_level(optarg) < 0) {
+            if (ev_log_parse_level(optarg) < 0) {
                 fprintf(stderr, "evmon agent: unknown log level '%s'\n", optarg);
                 return 2;
             }
-            ev_log_set_level(parse_level(optarg));
+            ev_log_set_level(ev_log_parse_level(optarg));
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

@@ -32,18 +32,6 @@ static void usage(FILE *to)
                 "      --log-level L     err, warning, notice, info (default), debug\n");
 }
 
-static int parse_level(const char *s)
-{
-    static const struct { const char *n; int l; } lv[] = {
-        {"err", EV_LOG_ERR}, {"error", EV_LOG_ERR}, {"warning", EV_LOG_WARNING},
-        {"notice", EV_LOG_NOTICE}, {"info", EV_LOG_INFO}, {"debug", EV_LOG_DEBUG},
-    };
-    for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++)
-        if (!strcmp(s, lv[i].n))
-            return lv[i].l;
-    return -1;
-}
-
 static void on_signal(ev_loop *l, int fd, int events, void *ud)
 {
     struct signalfd_siginfo si;
@@ -130,7 +118,7 @@ int cmd_hub(int argc, char **argv)
             path = optarg;
             break;
         case 'l':
-            if ((level = parse_level(optarg)) < 0) {
+            if ((level = ev_log_parse_level(optarg)) < 0) {
                 fprintf(stderr, "evmon hub: bad log level '%s'\n", optarg);
                 return 2;
             }

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,21 @@ static int log_level = EV_LOG_INFO;
 void ev_log_set_level(int level)
 {
     log_level = level;
+}
+
+int ev_log_parse_level(const char *name)
+{
+    static const struct {
+        const char *n;
+        int l;
+    } lv[] = {
+        {"err", EV_LOG_ERR},   {"error", EV_LOG_ERR}, {"warning", EV_LOG_WARNING}, {"notice", EV_LOG_NOTICE},
+        {"info", EV_LOG_INFO}, {"debug", EV_LOG_DEBUG},
+    };
+    for (size_t i = 0; i < sizeof lv / sizeof lv[0]; i++)
+        if (!strcmp(name, lv[i].n))
+            return lv[i].l;
+    return -1;
 }
 
 static const char *level_word(int prio)

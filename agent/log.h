@@ -11,6 +11,8 @@
 enum { EV_LOG_ERR = 3, EV_LOG_WARNING = 4, EV_LOG_NOTICE = 5, EV_LOG_INFO = 6, EV_LOG_DEBUG = 7 };
 
 void ev_log_set_level(int level);
+/* "err", "warning", "notice", "info", "debug" -> its level, or -1. */
+int ev_log_parse_level(const char *name);
 void ev_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define ev_err(...) ev_log(EV_LOG_ERR, __VA_ARGS__)

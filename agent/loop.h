@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define EV_READ 1
 #define EV_WRITE 2
@@ -38,6 +39,9 @@ uint64_t ev_now_ms(void);
 uint64_t ev_now_us(void);
 /* Wall clock in nanoseconds since the Unix epoch (for timestamps). */
 int64_t ev_wall_ns(void);
+/* CLOCK_MONOTONIC now + ms, as an absolute time for pthread_cond_timedwait
+ * on a condition variable set to the monotonic clock (the output threads). */
+struct timespec ev_mono_deadline(uint64_t ms);
 
 /* Run until ev_loop_stop() (from a callback or a signal handler's flag
  * checked by a timer). Returns 0. */

@@ -43,6 +43,7 @@
 #include "agent/buf.h"
 #include "agent/lineproto.h"
 #include "agent/log.h"
+#include "agent/loop.h"
 #include "agent/outputs/backoff.h"
 #include "agent/outputs/gzip.h"
 #include "agent/outputs/httppost.h"
@@ -52,19 +53,6 @@
 #include "agent/outputs/spool.h"
 
 /* ---- time ------------------------------------------------------------- */
-
-static struct timespec mono_after(unsigned ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 
 static double secs_since(const struct timespec *t0)
 {
@@ -206,7 +194,7 @@ static void backoff_wait(ev_influx *o, const ev_http_result *r)
     unsigned ms = ev_backoff_next(&o->backoff, r->retry_after_ms);
     ev_debug("influx: attempt %u failed (HTTP %ld%s%s); next attempt in %u ms", o->down_attempts,
              r->status, *r->error ? ", " : "", r->error, ms);
-    struct timespec until = mono_after(ms);
+    struct timespec until = ev_mono_deadline(ms);
     pthread_mutex_lock(&o->mu);
     while (!atomic_load(&o->stop))
         if (pthread_cond_timedwait(&o->wake, &o->mu, &until) == ETIMEDOUT)
@@ -311,7 +299,7 @@ static bool live_ready(ev_influx *o)
         return true;
     if (!o->lingering) {
         o->lingering = true;
-        o->linger_until = mono_after(o->linger_ms);
+        o->linger_until = ev_mono_deadline(o->linger_ms);
         return false;
     }
     return passed(&o->linger_until);
@@ -345,7 +333,7 @@ static bool next_flight(ev_influx *o)
         }
         if (replay_ready(o) && ev_influx_load_replay(o)) {
             unsigned ms = (unsigned)(o->replay_pts * 1000 / o->replay_rate);
-            o->replay_at = mono_after(ms);
+            o->replay_at = ev_mono_deadline(ms);
             pthread_mutex_unlock(&o->mu);
             return true;
         }
@@ -357,7 +345,7 @@ static bool next_flight(ev_influx *o)
             until = earliest(until, &o->replay_at);
         long due = o->spool ? ev_spool_sync_due_ms(o->spool) : -1;
         if (due > 0) {
-            sync_at = mono_after((unsigned)due);
+            sync_at = ev_mono_deadline((unsigned)due);
             until = earliest(until, &sync_at);
         }
         if (until)
@@ -454,7 +442,7 @@ static uint64_t pending(ev_influx *o)
 static int influx_flush(ev_output *base, unsigned timeout_ms)
 {
     ev_influx *o = (ev_influx *)base;
-    struct timespec until = mono_after(timeout_ms);
+    struct timespec until = ev_mono_deadline(timeout_ms);
     pthread_mutex_lock(&o->mu);
     o->flushing++;
     pthread_cond_signal(&o->wake); /* stop lingering: send now */

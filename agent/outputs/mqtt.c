@@ -47,22 +47,10 @@
 #include "agent/buf.h"
 #include "agent/lineproto.h"
 #include "agent/log.h"
+#include "agent/loop.h"
 #include "agent/outputs/mqtt_priv.h"
 
 /* ---- time ------------------------------------------------------------- */
-
-static struct timespec mono_after(unsigned ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
 
 /* ---- settling messages (Paho's threads) ---------------------------------- */
 
@@ -384,7 +372,7 @@ static bool all_sent(ev_mqtt *o)
 static int mqtt_flush(ev_output *base, unsigned timeout_ms)
 {
     ev_mqtt *o = (ev_mqtt *)base;
-    struct timespec until = mono_after(timeout_ms);
+    struct timespec until = ev_mono_deadline(timeout_ms);
     pthread_mutex_lock(&o->mu);
     o->flushing++;
     pthread_cond_broadcast(&o->cv); /* the replayer: no pacing now */
@@ -434,7 +422,7 @@ static void say_goodbye(ev_mqtt *o)
     if (connected)
         publish_status(o, "offline");
 
-    struct timespec until = mono_after(EV_MQTT_CLOSE_WAIT_MS);
+    struct timespec until = ev_mono_deadline(EV_MQTT_CLOSE_WAIT_MS);
     pthread_mutex_lock(&o->mu);
     if (connected)
         wait_settled(o, &until); /* "offline" goes after the data before it */
@@ -450,7 +438,7 @@ static void say_goodbye(ev_mqtt *o)
     d.context = o;
     if (MQTTAsync_disconnect(o->cli, &d) != MQTTASYNC_SUCCESS)
         return;
-    until = mono_after(EV_MQTT_CLOSE_WAIT_MS + 1000);
+    until = ev_mono_deadline(EV_MQTT_CLOSE_WAIT_MS + 1000);
     pthread_mutex_lock(&o->mu);
     while (!o->disconnected)
         if (pthread_cond_timedwait(&o->cv, &o->mu, &until) == ETIMEDOUT)

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "agent/log.h"
+#include "agent/loop.h"
 #include "agent/outputs/mqtt_priv.h"
 
 #define REPLAY_RECORDS 200 /* messages per replay batch, at most */
@@ -136,19 +137,6 @@ static uint64_t send_batch(ev_mqtt *o)
     return pts;
 }
 
-static struct timespec after_ms(uint64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 static bool before(const struct timespec *a, const struct timespec *b)
 {
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -157,20 +145,20 @@ static bool before(const struct timespec *a, const struct timespec *b)
 static void *replayer_main(void *arg)
 {
     ev_mqtt *o = arg;
-    struct timespec next = after_ms(0);
+    struct timespec next = ev_mono_deadline(0);
     pthread_mutex_lock(&o->mu);
     while (!o->replay_stop) {
-        struct timespec now = after_ms(0);
+        struct timespec now = ev_mono_deadline(0);
         bool ready = o->connected && !o->closing && !o->batch && o->pending < EV_MQTT_WINDOW &&
                      (o->flushing || !before(&now, &next)) && !ev_spool_empty(o->spool);
         if (ready) {
             pthread_mutex_unlock(&o->mu);
             uint64_t pts = send_batch(o);
-            next = after_ms(pts * 1000 / o->replay_rate);
+            next = ev_mono_deadline(pts * 1000 / o->replay_rate);
             pthread_mutex_lock(&o->mu);
             continue;
         }
-        struct timespec until = after_ms(200);
+        struct timespec until = ev_mono_deadline(200);
         if (before(&now, &next) && before(&next, &until))
             until = next;
         pthread_cond_timedwait(&o->cv, &o->mu, &until);
