@@ -74,6 +74,7 @@ static const cfg_field mqtt_fields[] = {
     {.key = "client_id", .kind = K_STR, .off = offsetof(ev_hub_config, mqtt.client_id)},
     {.key = "username", .kind = K_STR, .off = offsetof(ev_hub_config, mqtt.username)},
     {.key = "password", .kind = K_STR, .off = offsetof(ev_hub_config, mqtt.password), .secret = true},
+    {.key = "ca_file", .kind = K_STR, .off = offsetof(ev_hub_config, mqtt.ca_file)},
     {.key = "topic_prefix", .kind = K_CUSTOM, .fn = mqtt_prefix},
     {.key = "qos", .kind = K_INT, .off = offsetof(ev_hub_config, mqtt.qos), .min = 0, .max = 2},
 };
@@ -310,6 +311,7 @@ void ev_hub_config_free(ev_hub_config *c)
     free(c->mqtt.client_id);
     free(c->mqtt.username);
     free(c->mqtt.password);
+    free(c->mqtt.ca_file);
     free(c->mqtt.topic_prefix);
     free(c->group);
     free(c->path);

@@ -5,7 +5,7 @@
  * by its `hub:` key:
  *
  *   hub:      {id, interval, stale_after}
- *   mqtt:     {url, group, client_id, username, password, topic_prefix, qos}
+ *   mqtt:     {url, group, client_id, username, password, ca_file, topic_prefix, qos}
  *   influxdb: the same keys as an agent's outputs.influxdb
  *   cluster:  {name, target}                 target: a power, default 2GW
  *   sites:    [{name, grid_capacity, halls: [names]}]

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/log.h"
+#include "agent/outputs/mqtt_conn.h"
 
 #define NSUBS 4
 #define CLOSE_WAIT_MS 2000
@@ -264,24 +265,11 @@ static int start(ev_hub_mqtt *m, const ev_hub_config *cfg)
     MQTTAsync_setCallbacks(m->cli, m, on_connection_lost, on_message, NULL);
     MQTTAsync_setConnected(m->cli, m, on_connected);
 
-    MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-    will.topicName = m->status_topic;
-    will.message = "offline";
-    will.retained = 1;
-    will.qos = 1;
-    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
-    co.keepAliveInterval = 30;
-    co.cleansession = 0;
-    co.connectTimeout = 10;
-    co.automaticReconnect = 1;
-    co.minRetryInterval = 1;
-    co.maxRetryInterval = 30;
-    co.will = &will;
-    co.username = cfg->mqtt.username;
-    co.password = cfg->mqtt.password;
-    co.onFailure = on_connect_failure;
-    co.context = m;
-    if ((rc = MQTTAsync_connect(m->cli, &co)) != MQTTASYNC_SUCCESS) {
+    ev_mqtt_conn c;
+    ev_mqtt_conn_init(&c, m->url, m->status_topic, cfg->mqtt.username, cfg->mqtt.password, cfg->mqtt.ca_file);
+    c.co.onFailure = on_connect_failure;
+    c.co.context = m;
+    if ((rc = MQTTAsync_connect(m->cli, &c.co)) != MQTTASYNC_SUCCESS) {
         ev_err("hub: cannot start connecting to %s: %s", m->url, MQTTAsync_strerror(rc));
         return -1;
     }

@@ -48,6 +48,7 @@
 #include "agent/lineproto.h"
 #include "agent/log.h"
 #include "agent/loop.h"
+#include "agent/outputs/mqtt_conn.h"
 #include "agent/outputs/mqtt_priv.h"
 
 /* ---- time ------------------------------------------------------------- */
@@ -534,12 +535,6 @@ static int create_client(ev_mqtt *o)
     return 0;
 }
 
-static bool is_tls(const char *url)
-{
-    return strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0 ||
-           strncmp(url, "wss://", 6) == 0;
-}
-
 /* OpenSSL's reason for a failed handshake (a wrong CA, say): Paho's
  * connect failure only says "TCP/TLS connect failure". Logged once per
  * connection episode with the connect failure. */
@@ -560,33 +555,13 @@ static int on_ssl_error(const char *str, size_t len, void *ctx)
 
 static int start_connect(ev_mqtt *o)
 {
-    MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
-    will.topicName = o->status_topic;
-    will.message = "offline";
-    will.retained = 1;
-    will.qos = 1;
-    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
-    co.keepAliveInterval = 30;
-    co.cleansession = 0;
-    co.connectTimeout = 10;
-    co.automaticReconnect = 1;
-    co.minRetryInterval = 1;
-    co.maxRetryInterval = 30;
-    co.will = &will;
-    co.username = o->username;
-    co.password = o->password;
-    co.onFailure = on_connect_failure;
-    co.context = o;
-    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-    if (is_tls(o->url)) {
-        ssl.trustStore = o->ca_file; /* NULL: the system's CAs */
-        ssl.enableServerCertAuth = 1;
-        ssl.verify = 1; /* the host name too */
-        ssl.ssl_error_cb = on_ssl_error;
-        ssl.ssl_error_context = o;
-        co.ssl = &ssl;
-    }
-    int rc = MQTTAsync_connect(o->cli, &co);
+    ev_mqtt_conn c;
+    ev_mqtt_conn_init(&c, o->url, o->status_topic, o->username, o->password, o->ca_file);
+    c.co.onFailure = on_connect_failure;
+    c.co.context = o;
+    c.ssl.ssl_error_cb = on_ssl_error;
+    c.ssl.ssl_error_context = o;
+    int rc = MQTTAsync_connect(o->cli, &c.co);
     if (rc != MQTTASYNC_SUCCESS) {
         ev_err("mqtt: cannot start connecting to %s: %s", o->url, MQTTAsync_strerror(rc));
         return -1;

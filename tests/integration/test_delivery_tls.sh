@@ -7,7 +7,8 @@
 #     password" in the log; no point is acknowledged in either case;
 #   - InfluxDB over https: the right CA delivers every point; without it
 #     (the system's CAs do not know ours) the certificate problem is logged
-#     and nothing is sent.
+#     and nothing is sent;
+#   - the hub over both: ssl:// with the CA and password, https to the store.
 . tests/lib/common.sh
 . tests/lib/tls.sh
 . tests/lib/mosquitto.sh
@@ -54,5 +55,28 @@ assert_eq "InfluxDB holds them" 20 "$(influx_rows tls "SELECT count(energy_wh) F
 OUT=$("$OUTSEND" influx "$INFLUX_URL" --db tls --devices 1 --points 2 --flush-ms 1500 2>"$T/influx-noca.log")
 assert_contains "https with an unknown CA: nothing sent" "$OUT" "in=2 sent=0 "
 check "the certificate problem is logged" grep -qi "certificate" "$T/influx-noca.log"
+
+# ---- the hub over TLS: the same connection code as the agent's output --------------
+cat >"$T/hub.yaml" <<EOF
+hub:
+  id: tlshub
+mqtt:
+  url: $MQTT_URL
+  username: evagent
+  password: s3cret-pw
+  ca_file: $CA
+influxdb:
+  url: $INFLUX_URL
+  database: tls
+  ca_file: $CA
+EOF
+chmod 600 "$T/hub.yaml"
+spawn hub "$EVMON" hub -c "$T/hub.yaml"
+hub_online() {
+    mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" --cafile "$CA" -u evagent -P 's3cret-pw' \
+        -t evalley/hubs/tlshub/status -C 1 -W 2 2>/dev/null | grep -qx online
+}
+wait_until 20 "the hub connects over TLS and says online" hub_online
+check "the hub's password is not in its log" sh -c "! grep -q 's3cret-pw' '$T/hub.log'"
 
 finish
