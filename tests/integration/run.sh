@@ -4,7 +4,8 @@
 #   tests/integration/run.sh [PATTERN]     (make integration)
 #
 # Runs each tests/integration/test_*.sh whose name contains PATTERN, with bash,
-# from the repo root, one at a time, each under `timeout 300`. Each script
+# from the repo root, one at a time, each under `timeout 300` (or its own
+# "# test-timeout: SECONDS" line). Each script
 # sources tests/lib/common.sh and ends with its own "N passed, N failed" line;
 # those are added up. A script that prints no such line or exits non-zero
 # without a counted failure counts one failure. Whatever a script spawned and
@@ -54,7 +55,9 @@ for s in "${scripts[@]}"; do
     out="$work/$name.out"
     echo "=== $s"
     start=$SECONDS
-    EV_PIDS_FILE="$work/$name.pids" timeout -k 20 "$limit" bash "$s" </dev/null 2>&1 | tee "$out"
+    # a script that needs longer says so in a "# test-timeout: SECONDS" line
+    lim=$(sed -n 's/^# test-timeout: \([0-9][0-9]*\)$/\1/p' "$s" | head -n 1)
+    EV_PIDS_FILE="$work/$name.pids" timeout -k 20 "${lim:-$limit}" bash "$s" </dev/null 2>&1 | tee "$out"
     rc=${PIPESTATUS[0]}
     reap_leftovers "$work/$name.pids"
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_delivery_influx.sh - store and forward to a real influxd 1.x, with exact
 # counts, driven by build/tools/outsend (the InfluxDB output with its spool):
-#   - influxd stopped for 12 s while 200 points every 0.5 s keep coming, then
+#   - influxd stopped for 2 minutes (OUTAGE_S, default 120) while 200 points
+#     every 0.5 s keep coming, then
 #     restarted: every point produced is in InfluxDB, once (count = produced);
 #     the spool filled on disk meanwhile and was replayed;
 #   - SIGTERM while the store is down: what is in memory goes to the spool;
@@ -13,9 +14,8 @@
 #     the write in progress, which was never reported as produced);
 #   - the disk quota: the oldest points are dropped, the count reported is
 #     exact (InfluxDB holds produced - dropped, the newest), logged once.
-# The outage is 12 s rather than 2 minutes: what the longer outage would prove
-# (the spool takes everything while the store is down, replays it in order
-# beside live data, nothing doubles) is the same at 24 rounds as at 240.
+# OUTAGE_S=12 gives a quick run while developing; CI runs the full 2 minutes.
+# test-timeout: 600
 . tests/lib/common.sh
 . tests/lib/influxd.sh
 
@@ -38,22 +38,28 @@ count_above() { [ "$(count "$1")" -gt "$2" ]; }
 wrote() { sed -n 's/^wrote \([0-9]*\)$/\1/p' "$1" | tail -n 1; }
 wrote_at_least() { [ "$(wrote "$1")" -ge "$2" ] 2>/dev/null; }
 
-# ---- influxd down for 12 s under load, then back -------------------------------
+# ---- influxd down for OUTAGE_S under load, then back ---------------------------
+OUTAGE_S=${OUTAGE_S:-120}
+DOWN_ROUNDS=$((2 * OUTAGE_S))       # a round every 0.5 s
+ROUNDS=$((DOWN_ROUNDS + 36))         # some before, some after
+TOTAL=$((ROUNDS * 200))
 influx_create_db outage
 spawn load "$OUTSEND" influx "$INFLUX_URL" --db outage --spool "$T/spool-outage" \
-    --devices 10 --points 20 --rounds 60 --every 500 --flush-ms 60000 --replay-rate 2000
+    --devices 10 --points 20 --rounds "$ROUNDS" --every 500 --flush-ms 60000 --replay-rate 4000
 wait_until 20 "the first points arrive" count_above outage 0
 stop_spawned "$INFLUX_PID"
 down_at=$(wrote "$T/load.log")
 wait_until 20 "the output notices influxd is gone" grep -q "cannot reach" "$T/load.log"
-wait_until 30 "24 more rounds produced while influxd is down" wrote_at_least "$T/load.log" $((down_at + 24 * 200))
+wait_until $((OUTAGE_S + 30)) "$DOWN_ROUNDS more rounds produced while influxd is down" \
+    wrote_at_least "$T/load.log" $((down_at + DOWN_ROUNDS * 200))
 check "the points went to disk meanwhile" sh -c "ls '$T/spool-outage/influx/' | grep -q '^seg-'"
 restart_influxd
-wait_until 90 "outsend delivered everything and flushed" grep -q '^in=' "$T/load.log"
-assert_eq "all 12000 points sent, none dropped or left" "in=12000 sent=12000 dropped=0 queued=0 errors=" \
+wait_until 150 "outsend delivered everything and flushed" grep -q '^in=' "$T/load.log"
+assert_eq "all $TOTAL points sent, none dropped or left" "in=$TOTAL sent=$TOTAL dropped=0 queued=0 errors=" \
     "$(grep '^in=' "$T/load.log" | sed 's/errors=.*/errors=/')"
-assert_eq "InfluxDB holds exactly the 12000 points produced" 12000 "$(count outage)"
-assert_eq "each of the 10 devices has its 1200" "$(printf 'device=dev-%s\t1200\n' 0 1 2 3 4 5 6 7 8 9)" \
+assert_eq "InfluxDB holds exactly the $TOTAL points produced" "$TOTAL" "$(count outage)"
+assert_eq "each of the 10 devices has its $((TOTAL / 10))" \
+    "$(printf "device=dev-%s\t$((TOTAL / 10))\n" 0 1 2 3 4 5 6 7 8 9)" \
     "$(influx_rows outage "SELECT count(energy_wh) FROM power GROUP BY device" | cut -f1,3)"
 check "the recovery was logged once" sh -c "[ \$(grep -c 'is back' '$T/load.log') = 1 ]"
 check "the outage was logged once" sh -c "[ \$(grep -c 'cannot reach' '$T/load.log') = 1 ]"

@@ -47,11 +47,16 @@ polled() {
         "$EV_PY" -c "import json,sys; d=json.load(sys.stdin)['devices']; sys.exit(not (d['ok']==7 and d['failing']==1))"
 }
 wait_until 30 "the agent has polled every device (7 ok, 1 failing)" polled
+# The fleet's topology has 11 levels with a reading (hall, 2 rows, racks r01-r03,
+# feeds r01 A/B, r02 A/B, r03 A); levels appear as their devices first report,
+# so wait for all of them before the page is loaded.
+LEVELS=11
 published() {
     curl -sf "$BASE/api/v1/summary" | "$EV_PY" -c "import json,sys; d=json.load(sys.stdin)
-sys.exit(not (d['pue'] and d['headroom'] and d['alerts']['active'] == 1))"
+sys.exit(not (d['pue'] and d['headroom'] and d['alerts']['active'] == 1))" &&
+        [ "$(curl -sf "$BASE/api/v1/headroom" | "$EV_PY" -c "import json,sys; print(len(json.load(sys.stdin)['headroom']))")" = "$LEVELS" ]
 }
-wait_until 30 "the agent publishes PUE, headroom and the alert" published
+wait_until 30 "the agent publishes PUE, headroom at all $LEVELS levels, and the alert" published
 
 CHROME_FLAGS=(--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run
     --disable-component-update --disable-sync --disable-dev-shm-usage --user-data-dir="$T/chromium")
