@@ -5,9 +5,11 @@
  * section, FILE:LINE errors naming the field, "did you mean"); the
  * influxdb section is the agent's own reader (config.c), so both files
  * accept the same keys and the hub writes through the same InfluxDB
- * output. Checks that span keys run once the sections are read: the hub
- * id is required, site names are unique and cannot be the topic levels
- * the hub itself uses, halls are unique within a site.
+ * output; `http:` and `alerts:` are the agent's sections too (config_http.c,
+ * config_alerts.c), read into the same ev_config. Checks that span keys
+ * run once the sections are read: the hub id is required, site names
+ * are unique and cannot be the topic levels the hub itself uses, halls
+ * are unique within a site.
  */
 #include "agent/hub_config.h"
 
@@ -17,6 +19,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "agent/alert_cfg.h"
+#include "agent/config_http.h"
 #include "agent/config_read.h"
 
 /* Topic levels under the prefix that are not sites. */
@@ -222,12 +226,27 @@ static void top_sites(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_n
     }
 }
 
+/* ---- http, alerts: the agent's readers, into the hub's ev_config ------ */
+
+static void top_http(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
+{
+    cfg_read_http(cx, ((ev_hub_config *)obj)->store, k, v, label);
+}
+
+static void top_alerts(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
+{
+    ev_hub_config *c = obj;
+    cfg_alerts_section(cx, &c->store->alerts, c->path, k, v, label);
+}
+
 static const cfg_field top_fields[] = {
     {.key = "hub", .kind = K_CUSTOM, .fn = top_hub},
     {.key = "mqtt", .kind = K_CUSTOM, .fn = top_mqtt},
     {.key = "influxdb", .kind = K_CUSTOM, .fn = top_influx},
     {.key = "cluster", .kind = K_CUSTOM, .fn = top_cluster},
     {.key = "sites", .kind = K_CUSTOM, .fn = top_sites},
+    {.key = "http", .kind = K_CUSTOM, .fn = top_http},
+    {.key = "alerts", .kind = K_CUSTOM, .fn = top_alerts},
 };
 static const cfg_table top_table = {FIELDS(top_fields), NULL, NULL};
 
@@ -271,6 +290,9 @@ static void read_hub(cfg_ctx *cx, ev_hub_config *c, const yaml_node_t *root)
         cfg_error(cx, 1, "missing required section 'hub' (with id)");
     if (!c->mqtt.client_id && c->id)
         c->mqtt.client_id = cfg_strdup(cx, 0, c->id);
+    if (c->id) /* the identity the HTTP view shows (http.h reads an ev_config) */
+        c->store->agent_id = cfg_strdup(cx, 0, c->id);
+    c->store->interval_ms = c->interval_ms;
 }
 
 ev_hub_config *ev_hub_config_load(const char *path, ev_diag *diag)

@@ -9,22 +9,33 @@
  *   <site>/<hall>/<dev>/<meas>   device points -> InfluxDB
  * Anything else under the prefix (the hub's own summaries, alert state)
  * is not ingested.
+ *
+ * With an `http:` section the hub serves the agent's page and API
+ * (http.h) with a view of its own: no devices; the hall summaries it
+ * receives, its cluster/site roll-up and its alerts (latest.h). With an
+ * `alerts:` section each roll-up is fed to the rules (alert.h) and ticks
+ * them; alert points go to InfluxDB and the view, retained alert state to
+ * MQTT through the hub's client (hub_publish.c).
  */
 #include "agent/hub.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/alert.h"
 #include "agent/buf.h"
+#include "agent/http.h"
 #include "agent/hub_mqtt.h"
 #include "agent/hub_rollup.h"
 #include "agent/hub_state.h"
+#include "agent/latest.h"
 #include "agent/lineparse.h"
 #include "agent/lineproto.h"
 #include "agent/log.h"
 #include "agent/outputs/output.h"
 
 #define MAX_LEVELS 5
+#define MAX_VIEW_SERIES 10000 /* pue/headroom/alert series the HTTP view keeps */
 
 struct ev_hub {
     const ev_hub_config *cfg;
@@ -38,6 +49,11 @@ struct ev_hub {
     ev_hub_stats stats;
     char **logged;      /* sources whose malformed messages were logged */
     size_t nlogged;
+    ev_latest *latest;  /* hall summaries, roll-ups and alerts, for the HTTP view */
+    ev_httpd_view view;
+    ev_httpd *httpd;    /* NULL without an http: section */
+    ev_output *publisher; /* the MQTT client as an output, for retained alert state */
+    ev_alerts *alerts;  /* NULL without an alerts: section */
 };
 
 /* ---- malformed messages: counted always, logged once per source ------------ */
@@ -104,6 +120,7 @@ static void on_summary(ev_hub *h, const char *site, const char *hall, const ev_h
     ingest(h, source, m);
     if (ev_hub_take_summary(&h->state, site, hall, h->scratch, ev_wall_ns(), why, sizeof why))
         malformed(h, source, m->topic, why);
+    ev_latest_feed(h->latest, h->scratch);
 }
 
 /* Split "a/b/c" into levels (in place); MAX_LEVELS + 1 means "more". */
@@ -192,6 +209,11 @@ static void publish_rollup(ev_hub *h, int64_t ts)
         ev_point_float(h->rollup, p, "malformed", (double)h->stats.malformed);
     }
     h->influx->write(h->influx, h->rollup);
+    ev_latest_feed(h->latest, h->rollup);
+    if (h->alerts) {
+        ev_alerts_feed(h->alerts, h->rollup);
+        ev_alerts_tick(h->alerts, ts); /* missing data, webhook resend, state file */
+    }
 
     ev_buf lp;
     ev_buf_init(&lp);
@@ -230,6 +252,40 @@ static void schedule(ev_hub *h)
     h->timer = ev_loop_after(h->loop, left_ns / 1000000 + 1, on_timer, h);
 }
 
+/* ---- the HTTP view and alerting ------------------------------------------------ */
+
+/* Where the alert pipeline's `alert` points go: InfluxDB and the view. */
+static void emit_alert_points(void *ud, const ev_batch *b)
+{
+    ev_hub *h = ud;
+    h->influx->write(h->influx, b);
+    ev_latest_feed(h->latest, b);
+}
+
+static int open_view(ev_hub *h)
+{
+    static const char *const kept[] = {"pue", "headroom", "alert", NULL};
+    const ev_config *shared = h->cfg->store;
+    if (!(h->latest = ev_latest_new(kept, MAX_VIEW_SERIES)))
+        return -1;
+    h->view = (ev_httpd_view){.role = "hub", .cfg = shared, .latest = h->latest, .outputs = &h->influx,
+                              .noutputs = 1};
+    if (shared->http.enabled && !(h->httpd = ev_httpd_start(h->loop, shared->http.listen, &h->view)))
+        return -1;
+    return 0;
+}
+
+static int open_alerts(ev_hub *h)
+{
+    if (!h->cfg->store->alerts)
+        return 0;
+    if (!(h->publisher = ev_hub_mqtt_publisher(h->mqtt)))
+        return -1;
+    ev_output *outs[] = {h->influx, h->publisher};
+    h->alerts = ev_alerts_new(h->cfg->store->alerts, outs, 2, emit_alert_points, h, ev_wall_ns());
+    return h->alerts ? 0 : -1;
+}
+
 /* ---- lifetime ---------------------------------------------------------------- */
 
 void ev_hub_get_stats(const ev_hub *h, ev_hub_stats *st)
@@ -252,7 +308,8 @@ ev_hub *ev_hub_new(const ev_hub_config *cfg, ev_loop *loop)
         return NULL;
     }
     if (!(h->influx = ev_influx_output_new(cfg->store)) || !(h->mqtt = ev_hub_mqtt_new(cfg)) ||
-        ev_loop_watch(loop, ev_hub_mqtt_fd(h->mqtt), EV_READ, on_inbox, h) < 0) {
+        ev_loop_watch(loop, ev_hub_mqtt_fd(h->mqtt), EV_READ, on_inbox, h) < 0 || open_view(h) < 0 ||
+        open_alerts(h) < 0) {
         ev_hub_free(h, 0);
         return NULL;
     }
@@ -268,6 +325,10 @@ void ev_hub_free(ev_hub *h, unsigned flush_ms)
         return;
     if (h->timer)
         ev_loop_cancel(h->loop, h->timer);
+    ev_alerts_free(h->alerts); /* saves the alert state; before the outputs go */
+    if (h->publisher)
+        h->publisher->free(h->publisher);
+    ev_httpd_stop(h->httpd);
     if (h->mqtt) {
         ev_loop_unwatch(h->loop, ev_hub_mqtt_fd(h->mqtt));
         ev_hub_mqtt_free(h->mqtt);
@@ -283,5 +344,6 @@ void ev_hub_free(ev_hub *h, unsigned flush_ms)
     ev_batch_free(h->scratch);
     ev_batch_free(h->rollup);
     ev_hub_state_free(&h->state);
+    ev_latest_free(h->latest);
     free(h);
 }

@@ -9,6 +9,8 @@
  *   influxdb: the same keys as an agent's outputs.influxdb
  *   cluster:  {name, target}                 target: a power, default 2GW
  *   sites:    [{name, grid_capacity, halls: [names]}]
+ *   http:     the agent's http: section (config_http.c): the page and the API
+ *   alerts:   the agent's alerts: section (alert_cfg.h): cluster-level rules
  *
  * Powers are written "2GW", "1.5 MW", "800kW", "500W" or a bare number of
  * watts. Every problem is reported as FILE:LINE: message (config_read.h).
@@ -40,7 +42,11 @@ typedef struct {
     unsigned stale_after_ms; /* a hall summary older than this is missing; default 2 min */
     ev_mqtt_cfg mqtt;        /* url, client_id, username, password, topic_prefix, qos */
     char *group;             /* shared-subscription group, default "evmon-hub" */
-    ev_config *store;        /* only ->influx is used: the InfluxDB output's settings */
+    /* The sections an agent's file has too, read by the agent's readers:
+     * ->influx (the InfluxDB output), ->http (the built-in server),
+     * ->alerts (NULL: no rules). For the HTTP view it also carries the
+     * hub's identity: ->agent_id = id, ->interval_ms = interval_ms. */
+    ev_config *store;
     char *cluster_name;      /* default "cluster" */
     double target_w;         /* default 2 GW */
     ev_hub_site_cfg *sites;

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "agent/hub_config.h"
+#include "agent/outputs/output.h"
 
 #define EV_HUB_INBOX_MAX 100000 /* messages waiting for the event loop */
 
@@ -43,6 +44,10 @@ void ev_hub_msgs_free(ev_hub_msg *list);
 /* Publish <prefix>/<topic> at the configured QoS; the payload is copied.
  * 0, or -1 when Paho refused it. */
 int ev_hub_mqtt_publish(ev_hub_mqtt *m, const char *topic, const void *payload, size_t len, bool retained);
+/* The client as a publish-only output (hub_publish.c) for the alert
+ * pipeline's retained state; its write op refuses points. Free it with
+ * its free op, before the client. NULL when out of memory. */
+ev_output *ev_hub_mqtt_publisher(ev_hub_mqtt *m);
 /* Retained "offline", disconnect, free. */
 void ev_hub_mqtt_free(ev_hub_mqtt *m);
 

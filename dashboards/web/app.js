@@ -3,12 +3,16 @@
 // headroom gauges, PUE cards, active alerts and the device table. The
 // table's sort and filter live in the URL hash (#filter=apc&state=failing
 // &sort=power_w&dir=desc), so a view can be bookmarked or shared.
+// Served by the hub (summary.agent.role "hub"), the page shows the cluster:
+// its roll-up's tiles, cluster/site/hall gauges and PUE, and no device table.
 // Everything is drawn with textContent: device names and errors are data.
 "use strict";
 
 const REFRESH_MS = 5000;
+const WINDOWS = ["15m", "1h", "24h", "30d", "ytd", "365d"]; // the PUE windows, shortest first
 const view = { filter: "", state: "", sort: "name", dir: "asc" };
 let devices = [];
+let isHub = false; // served by `evmon hub` (summary.agent.role)
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -70,8 +74,33 @@ function writeHash() {
 
 // ---- summary tiles ---------------------------------------------------------------
 
+// The hub's tiles: its cluster roll-up (headroom; halls from the shortest PUE window).
+function hubTiles(s) {
+  const scoped = (l) => l.find((p) => p.tags.scope === "cluster") || { tags: {}, fields: {} };
+  const h = scoped(s.headroom).fields;
+  const p = scoped([...s.pue].sort((x, y) => WINDOWS.indexOf(x.tags.window) - WINDOWS.indexOf(y.tags.window))).fields;
+  return [
+    ["cluster demand", watts(h.demand_w)],
+    ["cluster peak", watts(h.peak_w)],
+    ["cluster target", watts(h.usable_w)],
+    ["halls reporting", p.halls_expected === undefined ? "—" : `${p.halls_reporting} / ${p.halls_expected}`],
+    ["active alerts", s.alerts.active],
+  ];
+}
+
 function drawSummary(s) {
   const a = s.agent;
+  isHub = a.role === "hub";
+  const cluster = (s.headroom.find((p) => p.tags.cluster) || s.pue.find((p) => p.tags.cluster) || { tags: {} }).tags.cluster;
+  document.getElementById("devices-section").hidden = isHub;
+  if (isHub) {
+    document.getElementById("ident").textContent = `hub ${a.id} · cluster ${cluster || "(no roll-up yet)"}`;
+    document.title = `evmon hub ${cluster || a.id}`;
+    document.getElementById("overview").replaceChildren(
+      ...hubTiles(s).map(([k, v]) => el("div", { class: "tile" }, el("div", { class: "muted" }, k), el("div", { class: "v" }, v))));
+    drawPue(s.pue);
+    return;
+  }
   document.getElementById("ident").textContent = `${a.id} · ${a.site}/${a.hall}`;
   document.title = `evmon ${a.site}/${a.hall}`;
   const tiles = [
@@ -91,7 +120,10 @@ function drawSummary(s) {
 // ---- headroom gauges ---------------------------------------------------------------
 
 function scopeLabel(t) {
+  if (t.scope === "cluster") return "cluster " + (t.cluster || "");
+  if (t.scope === "site") return "site " + (t.site || "");
   const parts = [t.scope || "hall"];
+  if (isHub && t.site && t.hall) parts.push(`${t.site}/${t.hall}`); // the hub shows many halls
   for (const k of ["site", "hall", "row", "rack", "feed"]) if (t[k] && k !== "site" && k !== "hall") parts.push(t[k]);
   return parts.join(" ");
 }
@@ -145,19 +177,24 @@ function drawPue(list) {
     box.replaceChildren(el("div", { class: "empty" }, "no PUE published yet (needs IT and facility meters and the energy model)"));
     return;
   }
-  const wins = ["15m", "1h", "24h", "30d", "ytd", "365d"];
-  list.sort((x, y) => wins.indexOf(x.tags.window) - wins.indexOf(y.tags.window));
+  const wins = WINDOWS;
+  const order = { cluster: 0, site: 1, hall: 2 };
+  const where = (t) => isHub ? scopeLabel(t) : t.scope || "hall";
+  list.sort((x, y) => (order[x.tags.scope] ?? 9) - (order[y.tags.scope] ?? 9) ||
+    where(x.tags).localeCompare(where(y.tags)) || wins.indexOf(x.tags.window) - wins.indexOf(y.tags.window));
   box.replaceChildren(...list.map((p) => {
     const f = p.fields, t = p.tags;
     const interim = t.window !== "365d" && t.category !== "0";
     const cov = f.coverage === undefined || f.coverage === null ? null : f.coverage * 100;
     return el("div", { class: "card", "data-window": t.window || "" },
-      el("div", { class: "muted" }, `${t.scope || "hall"} · ${t.window || "?"}${interim ? " (interim)" : ""}`),
+      el("div", { class: "muted" }, `${where(t)} · ${t.window || "?"}${interim ? " (interim)" : ""}`),
       el("div", { class: "v" }, f.pue === undefined || f.pue === null ? "—" : fmt(f.pue, 3)),
       el("div", {}, el("span", { class: "badge" }, "category " + (t.category ?? "?")), " ",
         f.partial ? el("span", { class: "badge warn" }, "partial") : "",
-        f.estimated ? el("span", { class: "badge warn" }, "estimated") : ""),
-      el("div", { class: "muted" }, `coverage ${fmt(cov, 0)} %` + (f.dcie ? ` · DCiE ${fmt(f.dcie, 3)}` : "")));
+        f.estimated ? el("span", { class: "badge warn" }, "estimated") : "",
+        f.mixed_categories ? el("span", { class: "badge warn" }, "mixed categories") : ""),
+      el("div", { class: "muted" }, `coverage ${fmt(cov, 0)} %` + (f.dcie ? ` · DCiE ${fmt(f.dcie, 3)}` : "") +
+        (f.halls_expected !== undefined ? ` · halls ${f.halls_reporting}/${f.halls_expected}` : "")));
   }));
 }
 

@@ -1,7 +1,7 @@
 /*
- * test_hub_config.c - the hub's YAML file: defaults, every section read,
- * powers, hub-file detection, and problems reported as FILE:LINE naming
- * the field.
+ * test_hub_config.c - the hub's YAML file: defaults, every section read
+ * (the agent's http: and alerts: sections too), powers, hub-file
+ * detection, and problems reported as FILE:LINE naming the field.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/alert_cfg.h"
 #include "agent/hub_config.h"
 
 static char path[64];
@@ -79,7 +80,44 @@ static void test_minimal_file_and_defaults(void **state)
     assert_string_equal(c->cluster_name, "cluster");
     assert_float_equal(c->target_w, 2e9, 0);
     assert_int_equal(c->nsites, 0);
+    assert_false(c->store->http.enabled); /* no http: section, no server */
+    assert_null(c->store->alerts);        /* no alerts: section, no rules */
+    assert_string_equal(c->store->agent_id, "hub-1"); /* the identity the HTTP view shows */
+    assert_int_equal(c->store->interval_ms, 10000);
     ev_hub_config_free(c);
+}
+
+/* http: and alerts: are the agent's sections, read into the hub's ev_config. */
+static void test_http_and_alerts_sections(void **state)
+{
+    char msgs[2000], rules[64] = "/tmp/evmon-hubrules-XXXXXX", text[600];
+    int fd = mkstemp(rules);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("rules:\n  - name: cluster_headroom\n    measurement: headroom\n    field: headroom_pct\n"
+          "    select: {scope: cluster}\n    direction: below\n    warn: 20\n",
+          f);
+    fclose(f);
+    snprintf(text, sizeof text,
+             "hub: {id: hub-h, interval: 5s}\n"
+             "http: {listen: \"127.0.0.1:18080\"}\n"
+             "alerts:\n  rules: [%s]\n  state_file: /tmp/hub-alerts.json\n  resend: 30s\n", rules);
+    ev_hub_config *c = load(text, msgs, sizeof msgs);
+    assert_non_null(c);
+    assert_true(c->store->http.enabled);
+    assert_string_equal(c->store->http.listen, "127.0.0.1:18080");
+    assert_non_null(c->store->alerts);
+    assert_int_equal(c->store->alerts->rules.n, 1);
+    assert_string_equal(c->store->alerts->state_file, "/tmp/hub-alerts.json");
+    assert_int_equal(c->store->alerts->resend_ms, 30000);
+    assert_int_equal(c->store->interval_ms, 5000);
+    ev_hub_config_free(c);
+
+    c = load("hub: {id: h}\nhttp: {listen: \"localhost:80\"}\nalerts: {resend: 1y}\n", msgs, sizeof msgs);
+    assert_null(c);
+    assert_non_null(strstr(msgs, ":2: http.listen: bad listen address 'localhost:80': not a numeric IPv4 address"));
+    assert_non_null(strstr(msgs, ":3: alerts.resend:"));
+    unlink(rules);
 }
 
 static void test_full_file(void **state)
@@ -203,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_power_values),
         cmocka_unit_test(test_minimal_file_and_defaults),
         cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_http_and_alerts_sections),
         cmocka_unit_test(test_problems_name_line_and_field),
         cmocka_unit_test(test_top_level_shape),
         cmocka_unit_test(test_detect),
