@@ -117,6 +117,13 @@ static void add_device_health(agent *a, const ev_poll_result *r)
     ev_point_float(a->health, p, "poll_duration_ms", (double)r->duration_us / 1000.0);
     ev_point_float(a->health, p, "requests", r->requests);
     ev_point_float(a->health, p, "points", r->points ? (double)r->points->n : 0);
+    if (r->counters) { /* the device's protocol error totals (collector.h) */
+        ev_point_float(a->health, p, "exceptions", (double)r->counters->exceptions);
+        ev_point_float(a->health, p, "bad_replies", (double)r->counters->bad_replies);
+        ev_point_float(a->health, p, "crc_errors", (double)r->counters->crc_errors);
+        ev_point_float(a->health, p, "timeouts", (double)r->counters->timeouts);
+        ev_point_float(a->health, p, "reconnects", (double)r->counters->reconnects);
+    }
     if (r->status != EV_POLL_OK && r->error)
         ev_point_str(a->health, p, "error", r->error);
 }

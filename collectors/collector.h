@@ -27,6 +27,16 @@ typedef enum {
     EV_POLL_ERROR,    /* auth failure, unreachable, protocol error */
 } ev_poll_status;
 
+/* A device's protocol error counters: totals since the collector set the
+ * device up (a reload that changes the device starts them again). */
+typedef struct {
+    uint64_t exceptions;  /* answers carrying an exception code (Modbus) */
+    uint64_t bad_replies; /* garbled answers: wrong length, CRC error, wrong unit... */
+    uint64_t crc_errors;  /* of those, CRC errors (serial lines) */
+    uint64_t timeouts;    /* requests with no answer after every try */
+    uint64_t reconnects;  /* connection or serial line opened again after it had been up */
+} ev_poll_counters;
+
 typedef struct {
     const ev_device_cfg *dev;
     ev_poll_status status;
@@ -36,6 +46,8 @@ typedef struct {
     unsigned requests;      /* PDUs sent this poll */
     const ev_batch *points; /* the device's points (empty on failure); valid
                                only during the sink call: copy to keep */
+    const ev_poll_counters *counters; /* NULL when the collector keeps none (SNMP
+                                         today); valid only during the sink call */
 } ev_poll_result;
 
 typedef void (*ev_sink_fn)(void *ud, const ev_poll_result *r);

@@ -2,11 +2,15 @@
  * collectors.c - one collector over all of a config's devices: each
  * device goes to the collector of its profile's protocol (SNMP or
  * Modbus), and poll/busy/reconfigure/free go to both. The agent, `once`
- * and the reload path see one ev_collector whatever the protocols.
+ * and the reload path see one ev_collector whatever the protocols. A
+ * reload applies to both or to neither: the Modbus half is prepared first
+ * (everything it needs set up), then SNMP switches, then Modbus commits;
+ * if SNMP runs out of memory the prepared Modbus set is dropped.
  */
 #include <stdlib.h>
 
 #include "collectors/collector.h"
+#include "collectors/modbus.h"
 
 typedef struct {
     ev_collector base; /* first: the generic interface */
@@ -61,13 +65,14 @@ static int multi_reconfigure(ev_collector *base, const ev_config *cfg, const ev_
     size_t ns, nm;
     if (split(devices, n, &s, &ns, &m, &nm) < 0)
         return -1;
-    if (ev_collector_reconfigure(c->snmp, cfg, s, ns) < 0 ||
-        ev_collector_reconfigure(c->modbus, cfg, m, nm) < 0) {
-        /* out of memory: the SNMP side may already run the new set */
+    ev_modbus_reload *mr = ev_modbus_reload_prepare(c->modbus, cfg, m, nm);
+    if (!mr || ev_collector_reconfigure(c->snmp, cfg, s, ns) < 0) {
+        ev_modbus_reload_abort(c->modbus, mr); /* out of memory: both keep the running set */
         free(s);
         free(m);
         return -1;
     }
+    ev_modbus_reload_commit(c->modbus, mr);
     free(c->sdevs);
     free(c->mdevs);
     c->sdevs = s;

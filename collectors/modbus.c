@@ -17,63 +17,16 @@
  * so a dead device costs one timeout per cycle, and only its own. When a
  * merged request draws "illegal data address" (a hole in the device's
  * map), the device reads one value per request from the next poll on.
- * Errors are counted per device and logged when they change, not every
- * cycle.
+ * Errors are counted per device (and handed to the sink with each result)
+ * and logged when they change, not every cycle. A reload (SIGHUP) is
+ * modbus_reload.c's; the state both files share is in modbus_coll.h.
  */
-#include "collectors/modbus.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/log.h"
-#include "collectors/modbus_int.h"
-#include "collectors/modbus_plan.h"
-
-typedef struct mb_dev {
-    struct mb_collector *c;
-    const ev_device_cfg *cfg;
-    const ev_mb_read *reads;
-    size_t nreads;
-    ev_mb_plan merged, single;
-    const ev_mb_plan *plan;
-    bool want_single;      /* a merged request hit a hole: unmerge next poll */
-    uint16_t *buf;         /* answers, request after request */
-    size_t *req_at;        /* per request: where its answer starts in buf */
-    uint8_t *req_ok;
-    ev_rowset *rs;
-    ev_tagset base;
-    mb_tcp_link *link;     /* one of these two, not owned */
-    mb_rtu_line *line;
-    mb_job job;
-    size_t next;           /* next request of the plan */
-    bool busy;
-    int64_t ts_ns;
-    uint64_t started_us;
-    unsigned requests, ok_reqs, nerr;
-    char err[320];
-    ev_modbus_stats st;
-    bool polled_before;    /* for logging state changes */
-    ev_poll_status last_status;
-    char last_err[320];
-} mb_dev;
-
-typedef struct mb_collector {
-    ev_collector base; /* first: the generic interface */
-    ev_loop *loop;
-    const ev_config *cfg;
-    mb_dev *devs;
-    size_t ndevs, busy;
-    mb_tcp_link **links;
-    size_t nlinks;
-    mb_rtu_line **lines;
-    size_t nlines;
-    ev_sink_fn sink;
-    void *ud;
-    ev_modbus_observer obs;
-    ev_modbus_stats stats;
-    ev_batch *batch; /* scratch: the finishing device's points */
-} mb_collector;
+#include "collectors/modbus_coll.h"
 
 static void send_next(mb_dev *d);
 
@@ -124,6 +77,37 @@ static void decode_all(mb_dev *d)
     }
 }
 
+static ev_poll_counters counters_of(const mb_dev *d)
+{
+    return (ev_poll_counters){.exceptions = d->st.exceptions, .bad_replies = d->st.bad_replies,
+                              .crc_errors = d->st.crc_errors, .timeouts = d->st.timeouts_req,
+                              .reconnects = d->st.reconnects};
+}
+
+static void count_status(mb_dev *d, ev_poll_status st)
+{
+    ev_modbus_stats *t[] = {&d->c->stats, &d->st};
+    for (int i = 0; i < 2; i++)
+        switch (st) {
+        case EV_POLL_OK: t[i]->ok++; break;
+        case EV_POLL_PARTIAL: t[i]->partial++; break;
+        case EV_POLL_TIMEOUT: t[i]->timeouts++; break;
+        case EV_POLL_ERROR: t[i]->errors++; break;
+        }
+}
+
+void mb_dev_report(mb_dev *d, ev_poll_status st, const char *why)
+{
+    mb_collector *c = d->c;
+    ev_poll_counters n = counters_of(d);
+    d->busy = false;
+    c->busy--;
+    count_status(d, st);
+    ev_poll_result r = {.dev = d->cfg, .status = st, .error = why, .started_us = d->started_us,
+                        .duration_us = ev_now_us() - d->started_us, .requests = d->requests, .counters = &n};
+    c->sink(c->ud, &r);
+}
+
 static void finish(mb_dev *d, ev_poll_status fail_status)
 {
     mb_collector *c = d->c;
@@ -139,15 +123,9 @@ static void finish(mb_dev *d, ev_poll_status fail_status)
     }
     d->busy = false;
     c->busy--;
-    ev_modbus_stats *t[] = {&c->stats, &d->st};
-    for (int i = 0; i < 2; i++)
-        switch (st) {
-        case EV_POLL_OK: t[i]->ok++; break;
-        case EV_POLL_PARTIAL: t[i]->partial++; break;
-        case EV_POLL_TIMEOUT: t[i]->timeouts++; break;
-        case EV_POLL_ERROR: t[i]->errors++; break;
-        }
+    count_status(d, st);
     log_change(d, st);
+    ev_poll_counters n = counters_of(d);
     ev_poll_result r = {
         .dev = d->cfg,
         .status = st,
@@ -156,6 +134,7 @@ static void finish(mb_dev *d, ev_poll_status fail_status)
         .duration_us = ev_now_us() - d->started_us,
         .requests = d->requests,
         .points = c->batch,
+        .counters = &n,
     };
     c->sink(c->ud, &r);
 }
@@ -180,12 +159,16 @@ static void on_job(mb_job *j)
 {
     mb_dev *d = j->ud;
     mb_collector *c = d->c;
+    if (mb_zombie_done(c, d))
+        return;
     const ev_mb_request *q = &d->plan->reqs[d->next];
     char exc[80];
     const char *outcome = j->outcome == MB_J_OK ? "ok"
                           : j->outcome == MB_J_EXCEPTION ? ev_mb_exception_name(j->exception, exc, sizeof exc)
                                                          : j->err;
     bump(d, offsetof(ev_modbus_stats, requests));
+    if (j->reconnected)
+        bump(d, offsetof(ev_modbus_stats, reconnects));
     if (c->obs.request) {
         ev_modbus_request_info info = {.unit = j->unit, .fc = j->fc, .addr = j->addr, .count = j->count,
                                        .nreads = (unsigned)q->nreads, .tries = j->tries,
@@ -210,6 +193,8 @@ static void on_job(mb_job *j)
         break;
     case MB_J_BAD:
         bump(d, offsetof(ev_modbus_stats, bad_replies));
+        if (j->crc)
+            bump(d, offsetof(ev_modbus_stats, crc_errors));
         note_problem(d, outcome);
         break;
     case MB_J_TIMEOUT:
@@ -303,51 +288,117 @@ static void add_tag(ev_tagset *t, const char *key, const char *val)
         t->tags[t->n++] = (ev_tag){key, val};
 }
 
-static mb_tcp_link *link_for(mb_collector *c, const char *address)
+static void set_tags(mb_dev *d, const ev_config *agent)
 {
-    for (size_t i = 0; i < c->nlinks; i++)
-        if (!strcmp(mb_tcp_link_address(c->links[i]), address))
-            return c->links[i];
-    mb_tcp_link *l = mb_tcp_link_new(c->loop, address);
-    if (l)
-        c->links[c->nlinks++] = l;
-    return l;
-}
-
-static mb_rtu_line *line_for(mb_collector *c, const ev_device_cfg *cfg)
-{
-    for (size_t i = 0; i < c->nlines; i++)
-        if (!strcmp(mb_rtu_line_path(c->lines[i]), cfg->modbus.serial)) {
-            if (!mb_rtu_line_matches(c->lines[i], &cfg->modbus))
-                ev_warn("modbus: device '%s': line settings differ from another device on %s; the "
-                        "first device's settings are used", cfg->name, cfg->modbus.serial);
-            return c->lines[i];
-        }
-    char err[200];
-    mb_rtu_line *l = mb_rtu_line_new(c->loop, &cfg->modbus, err, sizeof err);
-    if (!l) {
-        ev_err("modbus: device '%s': %s", cfg->name, err);
-        return NULL;
-    }
-    c->lines[c->nlines++] = l;
-    return l;
-}
-
-static int dev_init(mb_collector *c, mb_dev *d, const ev_device_cfg *cfg)
-{
-    d->c = c;
-    d->cfg = cfg;
+    const ev_device_cfg *cfg = d->cfg;
+    d->base.n = 0;
     add_tag(&d->base, "device", cfg->name);
     add_tag(&d->base, "feed", cfg->feed);
-    add_tag(&d->base, "hall", c->cfg->hall);
+    add_tag(&d->base, "hall", agent->hall);
     add_tag(&d->base, "rack", cfg->rack);
     add_tag(&d->base, "role", ev_role_name(cfg->role));
     add_tag(&d->base, "row", cfg->row);
-    add_tag(&d->base, "site", c->cfg->site);
+    add_tag(&d->base, "site", agent->site);
+}
+
+int mb_transports_alloc(mb_transports *tr, size_t n)
+{
+    tr->links = calloc(n ? n : 1, sizeof *tr->links);
+    tr->lines = calloc(n ? n : 1, sizeof *tr->lines);
+    tr->nlinks = tr->nlines = 0;
+    return tr->links && tr->lines ? 0 : -1;
+}
+
+bool mb_transports_has_link(const mb_transports *tr, const mb_tcp_link *l)
+{
+    for (size_t i = 0; tr && i < tr->nlinks; i++)
+        if (tr->links[i] == l)
+            return true;
+    return false;
+}
+
+bool mb_transports_has_line(const mb_transports *tr, const mb_rtu_line *l)
+{
+    for (size_t i = 0; tr && i < tr->nlines; i++)
+        if (tr->lines[i] == l)
+            return true;
+    return false;
+}
+
+void mb_transports_free(mb_transports *tr, const mb_transports *keep)
+{
+    for (size_t i = 0; i < tr->nlines; i++)
+        if (!mb_transports_has_line(keep, tr->lines[i]))
+            mb_rtu_line_free(tr->lines[i]);
+    for (size_t i = 0; i < tr->nlinks; i++)
+        if (!mb_transports_has_link(keep, tr->links[i]))
+            mb_tcp_link_free(tr->links[i]);
+    free(tr->links);
+    free(tr->lines);
+    *tr = (mb_transports){0};
+}
+
+static mb_tcp_link *link_for(mb_collector *c, const char *address, mb_transports *tr, const mb_transports *old)
+{
+    for (size_t i = 0; i < tr->nlinks; i++)
+        if (!strcmp(mb_tcp_link_address(tr->links[i]), address))
+            return tr->links[i];
+    mb_tcp_link *l = NULL;
+    for (size_t i = 0; old && i < old->nlinks && !l; i++)
+        if (!strcmp(mb_tcp_link_address(old->links[i]), address))
+            l = old->links[i]; /* a reload keeps the connection */
+    if (!l)
+        l = mb_tcp_link_new(c->loop, address);
+    if (l)
+        tr->links[tr->nlinks++] = l;
+    return l;
+}
+
+/* The line a device hangs on: one per path. A reload keeps a line whose
+ * settings are unchanged; a line on the same path with new settings opens
+ * at its first request, once the old one is closed. */
+static mb_rtu_line *line_for(mb_collector *c, const ev_device_cfg *cfg, mb_transports *tr,
+                             const mb_transports *old)
+{
+    for (size_t i = 0; i < tr->nlines; i++)
+        if (!strcmp(mb_rtu_line_path(tr->lines[i]), cfg->modbus.serial)) {
+            if (!mb_rtu_line_matches(tr->lines[i], &cfg->modbus))
+                ev_warn("modbus: device '%s': line settings differ from another device on %s; the "
+                        "first device's settings are used", cfg->name, cfg->modbus.serial);
+            return tr->lines[i];
+        }
+    bool path_was_open = false;
+    mb_rtu_line *l = NULL;
+    for (size_t i = 0; old && i < old->nlines && !l; i++)
+        if (!strcmp(mb_rtu_line_path(old->lines[i]), cfg->modbus.serial)) {
+            path_was_open = true;
+            if (mb_rtu_line_matches(old->lines[i], &cfg->modbus))
+                l = old->lines[i];
+        }
+    if (!l) {
+        char err[200];
+        if (!(l = mb_rtu_line_new(c->loop, &cfg->modbus, !path_was_open, err, sizeof err))) {
+            ev_err("modbus: device '%s': %s", cfg->name, err);
+            return NULL;
+        }
+    }
+    tr->lines[tr->nlines++] = l;
+    return l;
+}
+
+mb_dev *mb_dev_new(mb_collector *c, const ev_config *agent, const ev_device_cfg *cfg, mb_transports *tr,
+                   const mb_transports *old)
+{
+    mb_dev *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->c = c;
+    d->cfg = cfg;
+    set_tags(d, agent);
     d->reads = ev_profile_modbus_reads(cfg->profile, &d->nreads);
     if (ev_mb_plan_build(&d->merged, d->reads, d->nreads, cfg->modbus.max_gap, cfg->modbus.max_registers) < 0 ||
         ev_mb_plan_build(&d->single, d->reads, d->nreads, 0, 1) < 0)
-        return -1;
+        goto oom;
     d->plan = &d->merged;
     size_t words = plan_words(&d->merged) > plan_words(&d->single) ? plan_words(&d->merged)
                                                                    : plan_words(&d->single);
@@ -357,22 +408,36 @@ static int dev_init(mb_collector *c, mb_dev *d, const ev_device_cfg *cfg)
     d->req_ok = calloc(nreq ? nreq : 1, 1);
     d->rs = ev_rowset_new(cfg->profile);
     if (!d->buf || !d->req_at || !d->req_ok || !d->rs)
-        return -1;
+        goto oom;
     if (cfg->modbus.transport == EV_MB_RTU)
-        d->line = line_for(c, cfg); /* NULL: reported, and at each poll */
-    else if (!(d->link = link_for(c, cfg->address)))
-        return -1;
-    return 0;
+        d->line = line_for(c, cfg, tr, old); /* NULL: reported, and at each poll */
+    else if (!(d->link = link_for(c, cfg->address, tr, old)))
+        goto oom;
+    return d;
+oom:
+    mb_dev_delete(d);
+    return NULL;
 }
 
-static void dev_free(mb_dev *d)
+void mb_dev_delete(mb_dev *d)
 {
+    if (!d)
+        return;
     ev_mb_plan_free(&d->merged);
     ev_mb_plan_free(&d->single);
     free(d->buf);
     free(d->req_at);
     free(d->req_ok);
     ev_rowset_free(d->rs);
+    free(d);
+}
+
+void mb_dev_rebind(mb_dev *d, const ev_config *agent, const ev_device_cfg *cfg)
+{
+    size_t n;
+    d->cfg = cfg;
+    d->reads = ev_profile_modbus_reads(cfg->profile, &n); /* the same reads, in the new profile */
+    set_tags(d, agent);
 }
 
 /* Devices, lines and links for a config; serial lines first, so that
@@ -381,17 +446,15 @@ static int setup(mb_collector *c, const ev_config *cfg, const ev_device_cfg *con
 {
     c->cfg = cfg;
     c->devs = calloc(n ? n : 1, sizeof *c->devs);
-    c->links = calloc(n ? n : 1, sizeof *c->links);
-    c->lines = calloc(n ? n : 1, sizeof *c->lines);
-    if (!c->devs || !c->links || !c->lines)
+    if (!c->devs || mb_transports_alloc(&c->tr, n) < 0)
         return -1;
-    c->ndevs = n; /* zeroed devices free safely */
+    c->ndevs = n; /* NULL devices free safely */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < n; i++) {
             bool rtu = devices[i]->modbus.transport == EV_MB_RTU;
             if (rtu != (pass == 0))
                 continue;
-            if (dev_init(c, &c->devs[i], devices[i]) < 0) {
+            if (!(c->devs[i] = mb_dev_new(c, cfg, devices[i], &c->tr, NULL))) {
                 ev_err("modbus: out of memory setting up device '%s'", devices[i]->name);
                 return -1;
             }
@@ -399,21 +462,17 @@ static int setup(mb_collector *c, const ev_config *cfg, const ev_device_cfg *con
     return 0;
 }
 
+/* Transports first: a link forgets its queued jobs and a line's worker
+ * finishes its request before the devices holding those jobs go. */
 static void teardown(mb_collector *c)
 {
-    for (size_t i = 0; i < c->nlines; i++)
-        mb_rtu_line_free(c->lines[i]);
-    for (size_t i = 0; i < c->nlinks; i++)
-        mb_tcp_link_free(c->links[i]);
+    mb_transports_free(&c->tr, NULL);
     for (size_t i = 0; c->devs && i < c->ndevs; i++)
-        dev_free(&c->devs[i]);
+        mb_dev_delete(c->devs[i]);
+    mb_zombies_free(c);
     free(c->devs);
-    free(c->links);
-    free(c->lines);
     c->devs = NULL;
-    c->links = NULL;
-    c->lines = NULL;
-    c->ndevs = c->nlinks = c->nlines = c->busy = 0;
+    c->ndevs = c->busy = 0;
 }
 
 /* ---- the collector interface ---- */
@@ -422,7 +481,7 @@ static void mb_poll(ev_collector *base, int64_t ts_ns)
 {
     mb_collector *c = (mb_collector *)base;
     for (size_t i = 0; i < c->ndevs; i++)
-        start(&c->devs[i], ts_ns);
+        start(c->devs[i], ts_ns);
 }
 
 static size_t mb_busy(const ev_collector *base)
@@ -430,42 +489,13 @@ static size_t mb_busy(const ev_collector *base)
     return ((const mb_collector *)base)->busy;
 }
 
-/* A reload rebuilds every Modbus device: devices in flight are reported
- * as abandoned first (their connections close). Modbus polls are short,
- * and rebuilding is simpler than matching shared links and lines. */
 static int mb_reconfigure(ev_collector *base, const ev_config *cfg, const ev_device_cfg *const *devices,
                           size_t n)
 {
-    mb_collector *c = (mb_collector *)base, fresh = *c;
-    /* abandoned devices are reported before the new set is built */
-    fresh.devs = NULL;
-    fresh.links = NULL;
-    fresh.lines = NULL;
-    fresh.ndevs = fresh.nlinks = fresh.nlines = fresh.busy = 0;
-    for (size_t i = 0; i < c->ndevs; i++) {
-        mb_dev *d = &c->devs[i];
-        if (!d->busy)
-            continue;
-        ev_poll_result r = {.dev = d->cfg, .status = EV_POLL_ERROR, .error = "abandoned: configuration reloaded",
-                            .started_us = d->started_us, .duration_us = ev_now_us() - d->started_us,
-                            .requests = d->requests};
-        c->sink(c->ud, &r);
-    }
-    if (setup(&fresh, cfg, devices, n) < 0) {
-        teardown(&fresh);
+    ev_modbus_reload *r = ev_modbus_reload_prepare(base, cfg, devices, n);
+    if (!r)
         return -1;
-    }
-    teardown(c);
-    c->cfg = fresh.cfg;
-    c->devs = fresh.devs;
-    c->ndevs = fresh.ndevs;
-    c->links = fresh.links;
-    c->nlinks = fresh.nlinks;
-    c->lines = fresh.lines;
-    c->nlines = fresh.nlines;
-    for (size_t i = 0; i < c->ndevs; i++)
-        c->devs[i].c = c;
-    ev_notice("modbus: reconfigured: %zu device(s)", n);
+    ev_modbus_reload_commit(base, r);
     return 0;
 }
 
@@ -516,6 +546,6 @@ void ev_modbus_collector_stats(const ev_collector *base, const char *dev, ev_mod
         return;
     }
     for (size_t i = 0; i < c->ndevs; i++)
-        if (!strcmp(c->devs[i].cfg->name, dev))
-            *st = c->devs[i].st;
+        if (!strcmp(c->devs[i]->cfg->name, dev))
+            *st = c->devs[i]->st;
 }

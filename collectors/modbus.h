@@ -35,11 +35,24 @@ typedef struct {
     uint64_t requests;    /* read requests completed (each counts once, retries aside) */
     uint64_t exceptions;  /* answers with an exception code */
     uint64_t bad_replies; /* wrong length, CRC error, wrong unit */
+    uint64_t crc_errors;  /* of bad_replies, CRC errors */
     uint64_t timeouts_req;/* requests that timed out */
     uint64_t link_errors; /* refused, reset, closed, cannot open */
+    uint64_t reconnects;  /* connection or line opened again after it had been up */
 } ev_modbus_stats;
 
 /* The collector's totals, or with dev != NULL that device's counters. */
 void ev_modbus_collector_stats(const ev_collector *c, const char *dev, ev_modbus_stats *st);
+
+/* A reload in two steps, for callers that must apply it together with
+ * another collector's (collectors.c): prepare sets up every new or changed
+ * device and touches nothing running (NULL when out of memory); then
+ * exactly one of commit (switch to it: what the reconfigure op does) or
+ * abort (drop it, the running set untouched). Same rules as the op. */
+typedef struct ev_modbus_reload ev_modbus_reload;
+ev_modbus_reload *ev_modbus_reload_prepare(ev_collector *c, const ev_config *cfg,
+                                           const ev_device_cfg *const *devices, size_t ndevices);
+void ev_modbus_reload_commit(ev_collector *c, ev_modbus_reload *r);
+void ev_modbus_reload_abort(ev_collector *c, ev_modbus_reload *r);
 
 #endif

@@ -45,6 +45,8 @@ struct mb_job {
     mb_outcome outcome;
     uint8_t exception;
     unsigned tries;
+    bool crc;                     /* MB_J_BAD: the last try failed its CRC (serial lines) */
+    bool reconnected;             /* this request opened the connection or line again after it had been up */
     uint64_t sent_us, rtt_us;
     uint16_t data[EV_MB_MAX_BITS]; /* words, or one 0/1 per bit */
     char err[200];
@@ -58,15 +60,26 @@ typedef struct mb_tcp_link mb_tcp_link;
 /* address: host or host:port (502 by default), numeric or resolvable. */
 mb_tcp_link *mb_tcp_link_new(ev_loop *loop, const char *address);
 void mb_tcp_submit(mb_tcp_link *l, mb_job *j);
+/* Take j back (a reload dropped its device): done() is not called. If it
+ * was on the wire, its late answer is recognised by transaction id and
+ * dropped, and the next job goes out now. */
+void mb_tcp_cancel(mb_tcp_link *l, mb_job *j);
 /* Drop the connection and forget queued jobs (their done() is not called). */
 void mb_tcp_link_free(mb_tcp_link *l);
 const char *mb_tcp_link_address(const mb_tcp_link *l);
 
 /* ---- modbus_rtu.c ---- */
 typedef struct mb_rtu_line mb_rtu_line;
-/* The line's settings come from cfg (serial, baud, parity, bits). */
-mb_rtu_line *mb_rtu_line_new(ev_loop *loop, const ev_modbus_cfg *cfg, char *err, size_t errlen);
+/* The line's settings come from cfg (serial, baud, parity, bits). open_now:
+ * open the device at once (while descriptors are low); otherwise at the
+ * first request (a reload replacing a line on the same path opens the new
+ * one only after the old one is closed). */
+mb_rtu_line *mb_rtu_line_new(ev_loop *loop, const ev_modbus_cfg *cfg, bool open_now, char *err, size_t errlen);
 void mb_rtu_submit(mb_rtu_line *l, mb_job *j);
+/* Take j back if the worker has not started it, or finished it and the
+ * loop has not yet seen it: true, and done() will not be called. false:
+ * the worker is running it; done() comes when it ends. */
+bool mb_rtu_cancel(mb_rtu_line *l, mb_job *j);
 /* Stops the worker (after the request it is on) and closes the line. */
 void mb_rtu_line_free(mb_rtu_line *l);
 /* Whether cfg describes the same line settings as the line was opened with. */

@@ -32,6 +32,7 @@ struct mb_rtu_line {
     ev_modbus_cfg cfg; /* the settings it was opened with (serial owned) */
     modbus_t *ctx;
     bool connected;
+    bool was_open;     /* opened at least once: the next open is a reconnect */
     int efd;
     pthread_t thread;
     bool started;
@@ -68,6 +69,8 @@ static bool line_open(mb_rtu_line *l, mb_job *j)
         return false;
     }
     l->connected = true;
+    j->reconnected = l->was_open;
+    l->was_open = true;
     return true;
 }
 
@@ -100,6 +103,7 @@ static void execute(mb_rtu_line *l, mb_job *j)
         j->tries++;
         int n = read_once(l, j);
         int e = errno;
+        j->crc = false;
         if (n == j->count) {
             j->outcome = MB_J_OK;
             return;
@@ -120,6 +124,7 @@ static void execute(mb_rtu_line *l, mb_job *j)
         } else if (e == EMBBADCRC) {
             snprintf(j->err, sizeof j->err, "CRC error in the answer");
             j->outcome = MB_J_BAD;
+            j->crc = true;
         } else if (e == EMBBADDATA || e == EMBMDATA || e == EMBBADSLAVE || e == EMBBADEXC) {
             snprintf(j->err, sizeof j->err, "garbled answer: %s", modbus_strerror(e));
             j->outcome = MB_J_BAD;
@@ -185,13 +190,41 @@ static void on_done(ev_loop *loop, int fd, int events, void *ud)
 void mb_rtu_submit(mb_rtu_line *l, mb_job *j)
 {
     j->err[0] = 0;
+    j->crc = j->reconnected = false;
     pthread_mutex_lock(&l->mu);
     push(&l->todo, &l->todo_tail, j);
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }
 
-mb_rtu_line *mb_rtu_line_new(ev_loop *loop, const ev_modbus_cfg *cfg, char *err, size_t errlen)
+/* Unlink j from a list; true if it was there. */
+static bool unlink_job(mb_job **head, mb_job **tail, mb_job *j)
+{
+    mb_job *prev = NULL;
+    for (mb_job *q = *head; q; prev = q, q = q->next) {
+        if (q != j)
+            continue;
+        if (prev)
+            prev->next = j->next;
+        else
+            *head = j->next;
+        if (*tail == j)
+            *tail = prev;
+        j->next = NULL;
+        return true;
+    }
+    return false;
+}
+
+bool mb_rtu_cancel(mb_rtu_line *l, mb_job *j)
+{
+    pthread_mutex_lock(&l->mu);
+    bool taken = unlink_job(&l->todo, &l->todo_tail, j) || unlink_job(&l->done, &l->done_tail, j);
+    pthread_mutex_unlock(&l->mu);
+    return taken;
+}
+
+mb_rtu_line *mb_rtu_line_new(ev_loop *loop, const ev_modbus_cfg *cfg, bool open_now, char *err, size_t errlen)
 {
     mb_rtu_line *l = calloc(1, sizeof *l);
     if (!l) {
@@ -224,7 +257,7 @@ mb_rtu_line *mb_rtu_line_new(ev_loop *loop, const ev_modbus_cfg *cfg, char *err,
     /* Open now, while descriptors are low (libmodbus's select()); a line
      * that cannot be opened yet is retried at each request. */
     mb_job probe = {.timeout_ms = 1};
-    if (!line_open(l, &probe))
+    if (open_now && !line_open(l, &probe))
         ev_warn("modbus: %s", probe.err);
     return l;
 }

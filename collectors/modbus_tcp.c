@@ -49,6 +49,7 @@ struct mb_tcp_link {
     uint64_t connect_timer;
     uint64_t retry_at_ms; /* backoff: no connect before this */
     unsigned backoff_ms;
+    bool was_up;          /* connected at least once: the next connect is a reconnect */
     char last_err[160];
     uint8_t rbuf[2 * EV_MB_TCP_MAX_FRAME];
     size_t rlen;
@@ -281,6 +282,9 @@ static void on_connected(mb_tcp_link *l)
     l->connect_timer = 0;
     l->state = L_UP;
     l->backoff_ms = 0;
+    if (l->was_up && l->head)
+        l->head->reconnected = true;
+    l->was_up = true;
     l->rlen = 0;
     ev_loop_watch(l->loop, l->fd, EV_READ, on_event, l);
     kick(l);
@@ -327,12 +331,40 @@ void mb_tcp_submit(mb_tcp_link *l, mb_job *j)
     j->tries = 0;
     j->sent_us = 0;
     j->err[0] = 0;
+    j->crc = j->reconnected = false;
     if (l->tail)
         l->tail->next = j;
     else
         l->head = j;
     l->tail = j;
     kick(l);
+}
+
+void mb_tcp_cancel(mb_tcp_link *l, mb_job *j)
+{
+    mb_job *prev = NULL, *q = l->head;
+    while (q && q != j) {
+        prev = q;
+        q = q->next;
+    }
+    if (!q)
+        return;
+    bool on_wire = j == l->head && l->sent;
+    if (j->timer) {
+        ev_loop_cancel(l->loop, j->timer);
+        j->timer = 0;
+    }
+    if (prev)
+        prev->next = j->next;
+    else
+        l->head = j->next;
+    if (l->tail == j)
+        l->tail = prev;
+    j->next = NULL;
+    if (on_wire) {
+        l->sent = false; /* the answer to j, if it comes, carries a stale transaction id */
+        kick(l);
+    }
 }
 
 mb_tcp_link *mb_tcp_link_new(ev_loop *loop, const char *address)

@@ -11,11 +11,15 @@
 #   - SIGHUP with devices added, removed and changed: the unchanged PDU keeps
 #     its SNMP socket (same local port: its session was not restarted) and its
 #     new tags apply, the removed one stops publishing, the added one starts;
+#     an unchanged Modbus meter (our simulator) keeps its TCP connection (same
+#     local port) and takes its new tags; its health point carries its error
+#     counters;
 #   - a bad file on SIGHUP: FILE:LINE logged, old config kept, polling goes on;
 #     a changed agent.hall is refused the same way.
 . tests/lib/common.sh
 . tests/lib/mosquitto.sh
 . tests/lib/snmp.sh
+. tests/lib/modbus.sh
 
 EVMON=${EVMON:-build/evmon}
 wait_until 1 "$EVMON is built (make all)" test -x "$EVMON"
@@ -29,6 +33,8 @@ cp tests/fixtures/snmp/servertech-sentry4.snmprec "$T/snmp/sentry4.snmprec"
 cp tests/fixtures/snmp/vertiv-geist-mn03edr1.snmprec "$T/snmp/geist.snmprec"
 SNMP_PORT=$(free_port)
 start_snmpsim "$T/snmp" "127.0.0.1:$SNMP_PORT"
+start_modbussim meter --image tests/fixtures/modbus/schneider-pm5xxx.image
+MB_PORT=${MBSIM_EP##*:}
 mosquitto_passwd -b -c "$T/mqtt.passwd" agent "$MQTT_PW" >/dev/null 2>&1
 mosquitto_passwd -b "$T/mqtt.passwd" reader reader-pw >/dev/null 2>&1
 chmod 644 "$T/mqtt.passwd"
@@ -66,12 +72,14 @@ APC_A="{name: pdu-apc, profile: apc-rpdu2, address: \"127.0.0.1:$SNMP_PORT\", ra
 APC_B="{name: pdu-apc, profile: apc-rpdu2, address: \"127.0.0.1:$SNMP_PORT\", rack: r05, snmp: {community_file: community}}"
 SENTRY="{name: pdu-sentry, profile: servertech-sentry4, address: \"127.0.0.1:$SNMP_PORT\", snmp: {community: sentry4}}"
 GEIST="{name: pdu-geist, profile: vertiv-geist-v5, address: \"127.0.0.1:$SNMP_PORT\", snmp: {community: geist}}"
+MB_A="{name: meter-mb, profile: schneider-pm5xxx, address: \"$MBSIM_EP\", role: facility, rack: m01}"
+MB_B="{name: meter-mb, profile: schneider-pm5xxx, address: \"$MBSIM_EP\", role: facility, rack: m02}"
 
-config "$HALL" "$APC_A" "$SENTRY" >"$T/evmon.yaml"
+config "$HALL" "$APC_A" "$SENTRY" "$MB_A" >"$T/evmon.yaml"
 chmod 644 "$T/evmon.yaml" # holds the inline community 'sentry4'
 export EVMON_TEST_MQTT_PW=$MQTT_PW
 out=$("$EVMON" check -c "$T/evmon.yaml" 2>&1)
-assert_contains "check accepts the config" "$out" "ok: 2 devices"
+assert_contains "check accepts the config" "$out" "ok: 3 devices"
 assert_contains "check warns: inline secret in a world-readable file" "$out" \
     "evmon.yaml:7: warning: this file holds a secret and is readable by every user (mode 0644)"
 
@@ -88,7 +96,8 @@ wait_until 10 "READY=1 reaches the notify socket" grep -q "READY=1" "$T/notify.t
 wait_until 20 "pdu-apc (community from a file) publishes" grep -q "$(power_of "$HALL" pdu-apc)" "$T/mqtt.log"
 wait_until 20 "pdu-sentry publishes" grep -q "$(power_of "$HALL" pdu-sentry)" "$T/mqtt.log"
 wait_until 10 "watchdog pings every 0.5 s" at_least "^WATCHDOG=1" "$T/notify.txt" 3
-wait_until 10 "a STATUS line after a cycle" grep -q "STATUS=2 devices every 1000 ms; last cycle: 2 ok" \
+wait_until 20 "meter-mb (Modbus) publishes" grep -q "$(power_of "$HALL" meter-mb).*rack=m01" "$T/mqtt.log"
+wait_until 10 "a STATUS line after a cycle" grep -q "STATUS=3 devices every 1000 ms; last cycle: 3 ok" \
     "$T/notify.txt"
 check "the agent warns about the world-readable inline secret" \
     grep -q "warning: this file holds a secret and is readable by every user" "$T/agent.log"
@@ -97,11 +106,15 @@ check "the agent warns about the world-readable inline secret" \
 udp_ports() { ss -uanp 2>/dev/null | grep "pid=$AGENT_PID," | awk '{print $4}' | sed 's/.*://' | sort; }
 before=$(udp_ports)
 assert_eq "two SNMP sockets before the reload" 2 "$(printf '%s\n' "$before" | grep -c .)"
+# The agent's TCP connection to the Modbus simulator: its local port.
+mb_conn() { ss -tnp 2>/dev/null | grep "pid=$AGENT_PID," | awk -v p="$MB_PORT" '{ n = split($5, a, ":"); if (a[n] == p) print $4 }'; }
+mb_before=$(mb_conn)
+assert_eq "one Modbus connection before the reload" 1 "$(printf '%s\n' "$mb_before" | grep -c .)"
 
 # ---- SIGHUP: pdu-apc unchanged (but a new rack tag), pdu-sentry gone, pdu-geist new ----
-config "$HALL" "$GEIST" "$APC_B" >"$T/evmon.yaml"
+config "$HALL" "$GEIST" "$APC_B" "$MB_B" >"$T/evmon.yaml"
 kill -HUP "$AGENT_PID"
-wait_until 10 "reload applied" grep -q "reload: .* applied: 2 devices" "$T/agent.log"
+wait_until 10 "reload applied" grep -q "reload: .* applied: 3 devices" "$T/agent.log"
 check "1 kept, 1 added, 0 changed, 1 removed" \
     grep -q "snmp: reconfigured: 1 device(s) kept, 1 added, 0 changed, 1 removed" "$T/agent.log"
 reloading_then_ready() { grep -A1 "^RELOADING=1" "$T/notify.txt" | grep -q "^READY=1"; }
@@ -117,6 +130,12 @@ after=$(udp_ports)
 assert_eq "two SNMP sockets after the reload" 2 "$(printf '%s\n' "$after" | grep -c .)"
 assert_eq "exactly one socket kept: pdu-apc's session was not restarted" 1 \
     "$(comm -12 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | grep -c .)"
+check "modbus: 1 kept, 0 added, 0 changed, 0 removed" \
+    grep -q "modbus: reconfigured: 1 device(s) kept, 0 added, 0 changed, 0 removed" "$T/agent.log"
+wait_until 10 "meter-mb publishes with its new rack tag" grep -q "$(power_of "$HALL" meter-mb).*rack=m02" "$T/mqtt.log"
+assert_eq "meter-mb kept its Modbus connection (same local port)" "$mb_before" "$(mb_conn)"
+check "meter-mb's health point carries its error counters, no reconnect" \
+    grep -q "^evalley/$SITE/$HALL/meter-mb/evmon .*exceptions=0.*timeouts=0.*reconnects=0" "$T/mqtt.log"
 
 # ---- a bad file: logged with FILE:LINE, the running config kept ----
 printf 'agent: {id: reload-agent, site: %s, hall: %s, interval: 1s}\nsnmp: {retrys: 2}\n' "$SITE" "$HALL" \

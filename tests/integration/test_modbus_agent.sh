@@ -5,7 +5,8 @@
 # device's tags. A device answering exceptions is logged once, not every
 # cycle. A meter whose map has a hole inside a merged request answers
 # "illegal data address" to it; from the next cycle on it is read one
-# value per request and every value arrives.
+# value per request and every value arrives. Each device's health point
+# carries its error counters (exceptions, timeouts...).
 . tests/lib/common.sh
 . tests/lib/mosquitto.sh
 . tests/lib/influxd.sh
@@ -77,5 +78,10 @@ wait_until 15 "three cycles of the busy device" busy_cycles
 assert_eq "busy device's error logged once" 1 "$(grep -c "device 'busy'.*exception 6 (server device busy)" "$T/agent.log")"
 health=$(q "SELECT last(error) FROM evmon WHERE device='busy'")
 assert_contains "the agent's health names the device's error" "$health" "exception 6 (server device busy)"
+# ... and counts it: every request of every cycle drew the exception.
+exc=$(q "SELECT last(exceptions) FROM evmon WHERE device='busy'" | cut -f2)
+check "the health point counts the busy device's exceptions (${exc:-none} >= 3)" test "${exc%.*}" -ge 3
+tmo=$(q "SELECT last(timeouts) FROM evmon WHERE device='intake-1'" | cut -f2)
+assert_eq "and no timeouts for a device that answers" 0 "${tmo%.*}"
 
 finish
