@@ -14,6 +14,7 @@
 #include "agent/cmd.h"
 #include "agent/hub.h"
 #include "agent/hub_config.h"
+#include "agent/hub_reload.h"
 #include "agent/log.h"
 #include "agent/loop.h"
 #include "agent/sdnotify.h"
@@ -27,23 +28,78 @@ static void usage(FILE *to)
                 "split the ingest), write every point to InfluxDB, and publish the cluster and\n"
                 "site roll-up (energy-weighted PUE, coverage, demand and headroom against the\n"
                 "cluster target) to InfluxDB and as retained <prefix>/cluster/summary and\n"
-                "<prefix>/<site>/summary. Runs until SIGTERM or SIGINT. See docs/HUB.md.\n\n"
+                "<prefix>/<site>/summary. Runs until SIGTERM or SIGINT; SIGHUP reloads FILE\n"
+                "(sites, capacities, cluster target, stale_after, interval, alert rules).\n"
+                "See docs/HUB.md.\n\n"
                 "  -c, --config FILE     the hub's configuration (YAML, with a top-level hub: key)\n"
                 "      --log-level L     err, warning, notice, info (default), debug\n");
 }
 
+/* What the signal handler works on. cfg is the file the hub runs on; a
+ * reload replaces it. */
+typedef struct {
+    ev_loop *loop;
+    ev_hub *hub;
+    ev_hub_config *cfg;
+} hub_run;
+
+static void notify_ready(const hub_run *r)
+{
+    char st[200];
+    snprintf(st, sizeof st, "hub %s: cluster '%s', %zu site%s, roll-up every %u ms", r->cfg->id,
+             r->cfg->cluster_name, r->cfg->nsites, r->cfg->nsites == 1 ? "" : "s", r->cfg->interval_ms);
+    ev_notify_ready(st);
+}
+
+/* Load the file again and apply it (hub_reload.h says what may change),
+ * or keep the running one. */
+static int apply_reload(hub_run *r)
+{
+    ev_diag diag = {0};
+    ev_hub_config *nc = ev_hub_config_load(r->cfg->path, &diag);
+    if (!nc) {
+        ev_err("reload: %s has %zu problem%s; still running the previous configuration", r->cfg->path, diag.n,
+               diag.n == 1 ? "" : "s");
+        for (size_t i = 0; i < diag.n; i++)
+            ev_err("reload: %s", diag.msgs[i]);
+        ev_diag_free(&diag);
+        return -1;
+    }
+    ev_diag_free(&diag);
+    ev_hub_reload_plan plan;
+    ev_hub_reload_plan_make(r->cfg, nc, &plan);
+    if (plan.refuse || ev_hub_reload(r->hub, nc) < 0) {
+        ev_err("reload: %s; still running the previous configuration", plan.refuse ? plan.why : "out of memory");
+        ev_hub_config_free(nc);
+        return -1;
+    }
+    if (plan.kept_key)
+        ev_warn("reload: %s changed: the running MQTT session and InfluxDB writer are kept (nothing queued is "
+                "lost); restart the hub to apply it", plan.kept_key);
+    ev_hub_config_free(r->cfg);
+    r->cfg = nc;
+    ev_notice("reload: %s applied", nc->path);
+    return 0;
+}
+
 static void on_signal(ev_loop *l, int fd, int events, void *ud)
 {
+    hub_run *r = ud;
     struct signalfd_siginfo si;
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIGHUP)
-            continue; /* nothing to reload yet; restart the hub to change its config */
+        if (si.ssi_signo == SIGHUP) {
+            ev_notice("SIGHUP: reloading %s", r->cfg->path);
+            ev_notify_reloading();
+            apply_reload(r);
+            notify_ready(r);
+            continue;
+        }
         ev_notice("%s: stopping", strsignal((int)si.ssi_signo));
         ev_loop_stop(l);
     }
 }
 
-static int open_signals(ev_loop *loop)
+static int open_signals(hub_run *r)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -54,7 +110,7 @@ static int open_signals(ev_loop *loop)
         return -1;
     signal(SIGPIPE, SIG_IGN);
     int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0 || ev_loop_watch(loop, fd, EV_READ, on_signal, NULL) < 0) {
+    if (fd < 0 || ev_loop_watch(r->loop, fd, EV_READ, on_signal, r) < 0) {
         if (fd >= 0)
             close(fd);
         return -1;
@@ -70,33 +126,36 @@ static void on_watchdog(ev_loop *l, uint64_t id, void *ud)
     ev_loop_after(l, ev_notify_watchdog_interval_ms(), on_watchdog, ud);
 }
 
-static int run(ev_hub_config *cfg)
+/* Run the hub on *cfgp until a stop signal; *cfgp is then the file in use
+ * (a reload may have replaced it). */
+static int run(ev_hub_config **cfgp)
 {
-    ev_loop *loop = ev_loop_new();
-    int sigfd = loop ? open_signals(loop) : -1;
-    ev_hub *hub = sigfd >= 0 ? ev_hub_new(cfg, loop) : NULL;
-    if (!hub) {
+    hub_run r = {.loop = ev_loop_new(), .cfg = *cfgp};
+    int sigfd = r.loop ? open_signals(&r) : -1;
+    r.hub = sigfd >= 0 ? ev_hub_new(r.cfg, r.loop) : NULL;
+    if (!r.hub) {
         if (sigfd < 0)
             ev_err("hub: cannot set up the event loop and signals");
         if (sigfd >= 0)
             close(sigfd);
-        ev_loop_free(loop);
+        ev_loop_free(r.loop);
         return 1;
     }
     if (ev_notify_watchdog_interval_ms())
-        ev_loop_after(loop, ev_notify_watchdog_interval_ms(), on_watchdog, NULL);
-    ev_notify_ready("hub running");
-    ev_loop_run(loop);
+        ev_loop_after(r.loop, ev_notify_watchdog_interval_ms(), on_watchdog, NULL);
+    notify_ready(&r);
+    ev_loop_run(r.loop);
     ev_notify_stopping();
 
     ev_hub_stats st;
-    ev_hub_get_stats(hub, &st);
+    ev_hub_get_stats(r.hub, &st);
     ev_notice("hub: %llu messages, %llu points, %llu malformed, %llu roll-ups", (unsigned long long)st.messages,
               (unsigned long long)st.points, (unsigned long long)st.malformed, (unsigned long long)st.rollups);
-    ev_hub_free(hub, FLUSH_ON_EXIT_MS);
-    ev_loop_unwatch(loop, sigfd);
+    ev_hub_free(r.hub, FLUSH_ON_EXIT_MS);
+    ev_loop_unwatch(r.loop, sigfd);
     close(sigfd);
-    ev_loop_free(loop);
+    ev_loop_free(r.loop);
+    *cfgp = r.cfg;
     return 0;
 }
 
@@ -144,7 +203,7 @@ int cmd_hub(int argc, char **argv)
     ev_diag_free(&diag);
     if (!cfg)
         return 1;
-    int rc = run(cfg);
+    int rc = run(&cfg);
     ev_hub_config_free(cfg);
     return rc;
 }

@@ -5,8 +5,9 @@
  * section, FILE:LINE errors naming the field, "did you mean"); the
  * influxdb section is the agent's own reader (config.c), so both files
  * accept the same keys and the hub writes through the same InfluxDB
- * output; `http:` and `alerts:` are the agent's sections too (config_http.c,
- * config_alerts.c), read into the same ev_config. Checks that span keys
+ * output; `spool:`, `http:` and `alerts:` are the agent's sections too
+ * (config_spool.c, config_http.c, config_alerts.c), read into the same
+ * ev_config. Checks that span keys
  * run once the sections are read: the hub id is required, site names
  * are unique and cannot be the topic levels the hub itself uses, halls
  * are unique within a site.
@@ -22,6 +23,7 @@
 #include "agent/alert_cfg.h"
 #include "agent/config_http.h"
 #include "agent/config_read.h"
+#include "agent/config_spool.h"
 
 /* Topic levels under the prefix that are not sites. */
 static const char *const reserved_sites[] = {"agents", "cluster", "hubs"};
@@ -239,10 +241,18 @@ static void top_alerts(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_
     cfg_alerts_section(cx, &c->store->alerts, c->path, k, v, label);
 }
 
+/* spool: the agent's reader and defaults; the InfluxDB writer keeps what the
+ * store cannot take in <dir>/influx (outputs/spool_dir.c). */
+static void top_spool(cfg_ctx *cx, void *obj, const yaml_node_t *k, const yaml_node_t *v, const char *label)
+{
+    cfg_top_spool(cx, ((ev_hub_config *)obj)->store, k, v, label);
+}
+
 static const cfg_field top_fields[] = {
     {.key = "hub", .kind = K_CUSTOM, .fn = top_hub},
     {.key = "mqtt", .kind = K_CUSTOM, .fn = top_mqtt},
     {.key = "influxdb", .kind = K_CUSTOM, .fn = top_influx},
+    {.key = "spool", .kind = K_CUSTOM, .fn = top_spool},
     {.key = "cluster", .kind = K_CUSTOM, .fn = top_cluster},
     {.key = "sites", .kind = K_CUSTOM, .fn = top_sites},
     {.key = "http", .kind = K_CUSTOM, .fn = top_http},
@@ -268,6 +278,7 @@ static ev_hub_config *hub_config_new(cfg_ctx *cx, const char *path)
     c->group = cfg_strdup(cx, 0, EV_HUB_DEFAULT_GROUP);
     cfg_influx_defaults(cx, &c->store->influx);
     c->store->influx.enabled = true;
+    cfg_spool_defaults(&c->store->spool);
     c->cluster_name = cfg_strdup(cx, 0, "cluster");
     c->target_w = EV_HUB_DEFAULT_TARGET_W;
     return c;

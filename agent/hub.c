@@ -15,7 +15,9 @@
  * receives, its cluster/site roll-up and its alerts (latest.h). With an
  * `alerts:` section each roll-up is fed to the rules (alert.h) and ticks
  * them; alert points go to InfluxDB and the view, retained alert state to
- * MQTT through the hub's client (hub_publish.c).
+ * MQTT through the hub's client (hub_publish.c). A reload (ev_hub_reload)
+ * swaps the file under the running clients: the hall state learns the new
+ * expected halls, the timer the new interval, the rules the new rules.
  */
 #include "agent/hub.h"
 
@@ -286,6 +288,43 @@ static int open_alerts(ev_hub *h)
     return h->alerts ? 0 : -1;
 }
 
+/* ---- reload ---------------------------------------------------------------------- */
+
+/* New rules (or none): active alerts carry over (alert.h). The publisher is
+ * made the first time rules appear and kept, as the client is. */
+static int reload_alerts(ev_hub *h, const ev_alerts_cfg *rules)
+{
+    if (!h->alerts && !rules)
+        return 0;
+    if (rules && !h->publisher && !(h->publisher = ev_hub_mqtt_publisher(h->mqtt)))
+        return -1;
+    ev_output *outs[] = {h->influx, h->publisher};
+    h->alerts = ev_alerts_reload(h->alerts, rules, outs, 2, emit_alert_points, h, ev_wall_ns());
+    return rules && !h->alerts ? -1 : 0;
+}
+
+int ev_hub_reload(ev_hub *h, const ev_hub_config *cfg)
+{
+    if (ev_hub_state_reconfigure(&h->state, cfg) < 0) {
+        ev_err("hub: reload: out of memory");
+        return -1;
+    }
+    bool interval_changed = cfg->interval_ms != h->cfg->interval_ms;
+    if (reload_alerts(h, cfg->store->alerts) < 0) /* while the old rules are alive */
+        ev_err("hub: reload: out of memory setting up the alert rules; alerting is off until the next reload");
+    h->cfg = cfg;
+    h->view.cfg = cfg->store;
+    if (interval_changed) {
+        if (h->timer)
+            ev_loop_cancel(h->loop, h->timer);
+        schedule(h);
+    }
+    ev_info("hub %s: cluster '%s', target %.0f W, %zu site%s configured, roll-up every %u ms, stale after %u ms",
+            cfg->id, cfg->cluster_name, cfg->target_w, cfg->nsites, cfg->nsites == 1 ? "" : "s", cfg->interval_ms,
+            cfg->stale_after_ms);
+    return 0;
+}
+
 /* ---- lifetime ---------------------------------------------------------------- */
 
 void ev_hub_get_stats(const ev_hub *h, ev_hub_stats *st)
@@ -331,6 +370,9 @@ void ev_hub_free(ev_hub *h, unsigned flush_ms)
     ev_httpd_stop(h->httpd);
     if (h->mqtt) {
         ev_loop_unwatch(h->loop, ev_hub_mqtt_fd(h->mqtt));
+        ev_hub_mqtt_stop(h->mqtt);
+        if (flush_ms) /* acknowledged to the broker: to InfluxDB (or the spool) with the rest */
+            on_inbox(h->loop, ev_hub_mqtt_fd(h->mqtt), EV_READ, h);
         ev_hub_mqtt_free(h->mqtt);
     }
     if (h->influx) {

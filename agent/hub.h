@@ -8,7 +8,7 @@
  *
  * A malformed message is counted and logged once per source (agent, or
  * site/hall until its agent is known), never fatal. Runs on the caller's
- * event loop; cmd_hub.c owns the process (signals, lifetime).
+ * event loop; cmd_hub.c owns the process (signals, reload, lifetime).
  */
 #ifndef EVMON_HUB_H
 #define EVMON_HUB_H
@@ -31,7 +31,16 @@ typedef struct {
  * cfg must outlive the hub. NULL with a logged reason. */
 ev_hub *ev_hub_new(const ev_hub_config *cfg, ev_loop *loop);
 void ev_hub_get_stats(const ev_hub *h, ev_hub_stats *st);
-/* Flush InfluxDB (at most flush_ms), say "offline", free. */
+/* Run on a reloaded file from now on (hub_reload.h decided it may be):
+ * sites, expected halls, capacities, the cluster, stale_after, the
+ * interval and the alert rules change; the MQTT session, the InfluxDB
+ * writer (and their queues) and the HTTP server carry on. The old cfg
+ * must live until this returns; the new one then outlives the hub.
+ * 0, or -1 out of memory with the old cfg still in use. */
+int ev_hub_reload(ev_hub *h, const ev_hub_config *cfg);
+/* Say "offline" and disconnect; with flush_ms, write what the broker had
+ * handed over, then flush InfluxDB (at most flush_ms; the rest goes to the
+ * spool). Free. */
 void ev_hub_free(ev_hub *h, unsigned flush_ms);
 
 #endif

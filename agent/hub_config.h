@@ -7,6 +7,7 @@
  *   hub:      {id, interval, stale_after}
  *   mqtt:     {url, group, client_id, username, password, ca_file, topic_prefix, qos}
  *   influxdb: the same keys as an agent's outputs.influxdb
+ *   spool:    the agent's spool: section (config_spool.c): the writer's disk spool
  *   cluster:  {name, target}                 target: a power, default 2GW
  *   sites:    [{name, grid_capacity, halls: [names]}]
  *   http:     the agent's http: section (config_http.c): the page and the API
@@ -43,7 +44,7 @@ typedef struct {
     ev_mqtt_cfg mqtt;        /* url, client_id, username, password, topic_prefix, qos */
     char *group;             /* shared-subscription group, default "evmon-hub" */
     /* The sections an agent's file has too, read by the agent's readers:
-     * ->influx (the InfluxDB output), ->http (the built-in server),
+     * ->influx (the InfluxDB output), ->spool (its disk spool), ->http (the built-in server),
      * ->alerts (NULL: no rules). For the HTTP view it also carries the
      * hub's identity: ->agent_id = id, ->interval_ms = interval_ms. */
     ev_config *store;

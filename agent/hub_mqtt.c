@@ -207,10 +207,8 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *d)
     *(volatile int *)ctx = 1;
 }
 
-void ev_hub_mqtt_free(ev_hub_mqtt *m)
+void ev_hub_mqtt_stop(ev_hub_mqtt *m)
 {
-    if (!m)
-        return;
     if (m->cli) {
         volatile int done = 0;
         if (MQTTAsync_isConnected(m->cli)) {
@@ -225,7 +223,15 @@ void ev_hub_mqtt_free(ev_hub_mqtt *m)
                     nanosleep(&(struct timespec){0, 10000000}, NULL);
         }
         MQTTAsync_destroy(&m->cli);
+        m->cli = NULL;
     }
+}
+
+void ev_hub_mqtt_free(ev_hub_mqtt *m)
+{
+    if (!m)
+        return;
+    ev_hub_mqtt_stop(m);
     ev_hub_msgs_free(m->head);
     if (m->efd >= 0)
         close(m->efd);

@@ -48,7 +48,11 @@ int ev_hub_mqtt_publish(ev_hub_mqtt *m, const char *topic, const void *payload, 
  * pipeline's retained state; its write op refuses points. Free it with
  * its free op, before the client. NULL when out of memory. */
 ev_output *ev_hub_mqtt_publisher(ev_hub_mqtt *m);
-/* Retained "offline", disconnect, free. */
+/* Retained "offline", disconnect (waiting up to 2 s for what is in
+ * flight), destroy the client: no delivery after this. What is in the
+ * inbox stays there, for ev_hub_mqtt_take: Paho acknowledged it. */
+void ev_hub_mqtt_stop(ev_hub_mqtt *m);
+/* Stop (when not done), free, with whatever the inbox still holds. */
 void ev_hub_mqtt_free(ev_hub_mqtt *m);
 
 #endif

@@ -60,6 +60,44 @@ int ev_hub_state_init(ev_hub_state *st, const ev_hub_config *cfg)
     return 0;
 }
 
+static bool listed(const ev_hub_config *cfg, const ev_hub_hall *h)
+{
+    for (size_t i = 0; i < cfg->nsites; i++)
+        for (size_t j = 0; j < cfg->sites[i].nhalls; j++)
+            if (!strcmp(cfg->sites[i].name, h->site) && !strcmp(cfg->sites[i].halls[j], h->hall))
+                return true;
+    return false;
+}
+
+/* Drop the halls that are neither expected nor ever reported. */
+static void prune(ev_hub_state *st)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < st->nhalls; i++) {
+        ev_hub_hall *h = &st->halls[i];
+        if (!h->configured && !h->seen) {
+            free(h->site);
+            free(h->hall);
+            free(h->agent);
+            continue;
+        }
+        st->halls[k++] = *h;
+    }
+    st->nhalls = k;
+}
+
+int ev_hub_state_reconfigure(ev_hub_state *st, const ev_hub_config *cfg)
+{
+    int rc = 0;
+    for (size_t i = 0; i < cfg->nsites && rc == 0; i++) /* new halls start unexpected: undone by prune on failure */
+        for (size_t j = 0; j < cfg->sites[i].nhalls && rc == 0; j++)
+            rc = ev_hub_hall_get(st, cfg->sites[i].name, cfg->sites[i].halls[j]) ? 0 : -1;
+    for (size_t i = 0; i < st->nhalls && rc == 0; i++)
+        st->halls[i].configured = listed(cfg, &st->halls[i]);
+    prune(st);
+    return rc;
+}
+
 void ev_hub_state_free(ev_hub_state *st)
 {
     for (size_t i = 0; i < st->nhalls; i++) {

@@ -57,6 +57,11 @@ typedef struct {
 /* Start with the halls the config expects. 0, or -1 out of memory. */
 int ev_hub_state_init(ev_hub_state *st, const ev_hub_config *cfg);
 void ev_hub_state_free(ev_hub_state *st);
+/* A reloaded config: the halls it lists are expected (added when new); a
+ * hall it no longer lists stays while it has reported (a reporting hall is
+ * expected anyway) and goes when it never did. What the halls reported is
+ * kept. 0, or -1 out of memory with the expected halls unchanged. */
+int ev_hub_state_reconfigure(ev_hub_state *st, const ev_hub_config *cfg);
 
 /* The hall, created when new (NULL only when out of memory). */
 ev_hub_hall *ev_hub_hall_get(ev_hub_state *st, const char *site, const char *hall);

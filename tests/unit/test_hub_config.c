@@ -1,6 +1,6 @@
 /*
  * test_hub_config.c - the hub's YAML file: defaults, every section read
- * (the agent's http: and alerts: sections too), powers, hub-file
+ * (the agent's spool:, http: and alerts: sections too), powers, hub-file
  * detection, and problems reported as FILE:LINE naming the field.
  */
 #include <math.h>
@@ -16,6 +16,7 @@
 
 #include "agent/alert_cfg.h"
 #include "agent/hub_config.h"
+#include "agent/outputs/spool.h"
 
 static char path[64];
 
@@ -118,6 +119,35 @@ static void test_http_and_alerts_sections(void **state)
     assert_non_null(strstr(msgs, ":2: http.listen: bad listen address 'localhost:80': not a numeric IPv4 address"));
     assert_non_null(strstr(msgs, ":3: alerts.resend:"));
     unlink(rules);
+}
+
+/* spool: the agent's section, same keys and defaults, into the hub's ev_config. */
+static void test_spool_section(void **state)
+{
+    char msgs[2000];
+    ev_hub_config *c = load("hub: {id: h}\n", msgs, sizeof msgs);
+    assert_non_null(c); /* the agent's defaults: no dir, 1 GiB, fsync every 1 s, 20000 points/s */
+    assert_null(c->store->spool.dir);
+    assert_int_equal(c->store->spool.max_bytes, 1ull << 30);
+    assert_int_equal(c->store->spool.fsync, EV_FSYNC_PERIODIC);
+    assert_int_equal(c->store->spool.fsync_interval_ms, 1000);
+    assert_int_equal(c->store->spool.replay_rate, 20000);
+    ev_hub_config_free(c);
+
+    c = load("hub: {id: h}\nspool:\n  dir: /var/lib/evmon-hub/spool\n  max_size: 64MiB\n  fsync: always\n"
+             "  replay_rate: 500\n", msgs, sizeof msgs);
+    assert_non_null(c);
+    assert_string_equal(c->store->spool.dir, "/var/lib/evmon-hub/spool");
+    assert_int_equal(c->store->spool.max_bytes, 64ull << 20);
+    assert_int_equal(c->store->spool.fsync, EV_FSYNC_ALWAYS);
+    assert_int_equal(c->store->spool.replay_rate, 500);
+    ev_hub_config_free(c);
+
+    c = load("hub: {id: h}\nspool:\n  max_size: 1kB\n  fsync: sometimes\n  dri: /x\n", msgs, sizeof msgs);
+    assert_null(c);
+    assert_non_null(strstr(msgs, ":3: spool.max_size: bad size '1kB'"));
+    assert_non_null(strstr(msgs, ":4: spool.fsync: bad value 'sometimes'"));
+    assert_non_null(strstr(msgs, ":5: spool: unknown key 'dri'"));
 }
 
 static void test_full_file(void **state)
@@ -242,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_minimal_file_and_defaults),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_http_and_alerts_sections),
+        cmocka_unit_test(test_spool_section),
         cmocka_unit_test(test_problems_name_line_and_field),
         cmocka_unit_test(test_top_level_shape),
         cmocka_unit_test(test_detect),
