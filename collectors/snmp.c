@@ -3,8 +3,11 @@
  *
  * Every device has its own Net-SNMP single session (snmp_session.c) whose
  * UDP socket is watched by the shared event loop, and, while a request is
- * in flight, exactly one timer. ev_collector_poll() starts every idle
- * device at once; from then on each device moves by itself:
+ * in flight, exactly one timer. ev_collector_poll() queues every idle
+ * device, and a token bucket (snmp_pace.c) starts them spread over a
+ * quarter of the interval, all stamped with the cycle's time, so that
+ * 10,000 first requests do not leave in the same instant; from then on
+ * each device moves by itself:
  *
  *   [SNMPv3 without engine ID: discovery Report -> localise keys]
  *   -> GETs of the scalars -> GETBULKs of the columns (snmp_walk.c)
@@ -19,9 +22,12 @@
  * the library has returned (so no request is sent from inside the
  * library).
  *
- * Rowsets and walk state are allocated once per device and reused every
- * cycle; points are built in one batch shared by all devices, since the
- * sink consumes them before the next device can finish. A device's error is logged when it changes, not on
+ * A device holds its rowset and walk only while it is polled: a slot lent
+ * for its profile (snmp_slot.c) and put back once its points are made, so
+ * memory follows the devices in flight, not the fleet; what its polls
+ * taught the walk stays with the device. Points are built in one batch
+ * shared by all devices, since the sink consumes them before the next
+ * device can finish. A device's error is logged when it changes, not on
  * every cycle.
  */
 #include "collectors/snmp.h"
@@ -35,7 +41,7 @@
 #include "agent/log.h"
 #include "collectors/snmp_int.h"
 
-typedef enum { D_IDLE, D_DISCOVER, D_WALK } dev_phase;
+typedef enum { D_IDLE, D_QUEUED, D_DISCOVER, D_WALK } dev_phase; /* D_QUEUED: due, not started */
 
 /* What the library reported for the request in flight. */
 typedef enum { GOT_NOTHING, GOT_ANSWER, GOT_DISCOVERED, GOT_TIMEOUT, GOT_ERROR } dev_got;
@@ -45,8 +51,8 @@ typedef struct {
     const ev_device_cfg *cfg;
     void *sess;       /* Net-SNMP single session, NULL until opened */
     int fd;
-    ev_snmp_walk walk;
-    ev_rowset *rs;
+    ev_snmp_slot *slot;       /* rowset and walk, while polled */
+    ev_snmp_learned learned; /* the walk's lessons between polls */
     ev_tagset base;
 
     dev_phase phase;
@@ -66,7 +72,7 @@ typedef struct {
 
     bool polled_before; /* for logging state changes */
     ev_poll_status last_status;
-    char last_err[320];
+    char *last_err;     /* NULL: the last poll had no error */
 } snmp_dev;
 
 typedef struct snmp_collector {
@@ -80,21 +86,28 @@ typedef struct snmp_collector {
     ev_snmp_observer obs;
     ev_snmp_stats stats;
     ev_snmp_keys *keys;
+    ev_snmp_slots *slots;
     ev_batch *batch; /* scratch: the finishing device's points */
     netsnmp_large_fd_set fdset; /* only ever holds the fd being read */
+    ev_snmp_pace pace;  /* this cycle's starts */
+    size_t next_start;  /* devs[] position the pacer looks at next */
+    uint64_t pace_timer;
     bool closing;
 } snmp_collector;
 
 static void send_next(snmp_dev *d);
+/* Start as many queued devices as the bucket allows; come back for the rest. */
+static void pace(snmp_collector *c);
 
 /* ---- results ---- */
 
 /* Did this poll read at least one real value (not an exception)? */
 static bool have_values(const snmp_dev *d)
 {
-    for (size_t i = 0; i < d->rs->ncols; i++)
-        for (size_t r = 0; r < d->rs->cols[i].nrows; r++)
-            if (d->rs->cols[i].rows[r].v.type != EV_V_NONE)
+    const ev_rowset *rs = d->slot ? d->slot->rs : NULL;
+    for (size_t i = 0; rs && i < rs->ncols; i++)
+        for (size_t r = 0; r < rs->cols[i].nrows; r++)
+            if (rs->cols[i].rows[r].v.type != EV_V_NONE)
                 return true;
     return false;
 }
@@ -102,8 +115,9 @@ static bool have_values(const snmp_dev *d)
 static void log_change(snmp_dev *d, ev_poll_status st)
 {
     const char *err = st == EV_POLL_OK ? "" : d->err;
-    bool changed = d->polled_before ? st != d->last_status || strcmp(err, d->last_err)
-                                    : st != EV_POLL_OK;
+    bool changed = d->polled_before
+                       ? st != d->last_status || strcmp(err, d->last_err ? d->last_err : "")
+                       : st != EV_POLL_OK;
     if (changed) {
         if (st == EV_POLL_OK)
             ev_notice("snmp: device '%s' (%s) answers again", d->cfg->name, d->cfg->address);
@@ -112,7 +126,38 @@ static void log_change(snmp_dev *d, ev_poll_status st)
     }
     d->polled_before = true;
     d->last_status = st;
-    snprintf(d->last_err, sizeof d->last_err, "%s", err);
+    if (changed || (*err && !d->last_err)) {
+        free(d->last_err);
+        d->last_err = *err ? strdup(err) : NULL; /* out of memory: logged again next time */
+    }
+}
+
+static void on_varbind(void *ud, const ev_oid *oid, const char *type);
+
+/* Borrow a rowset and walk for this poll, primed with the device's lessons. */
+static int take_slot(snmp_dev *d)
+{
+    snmp_collector *c = d->c;
+    const ev_device_cfg *cfg = d->cfg;
+    if (!(d->slot = ev_snmp_slot_take(c->slots, cfg->profile)))
+        return -1;
+    ev_snmp_walk *w = &d->slot->walk;
+    ev_rowset_clear(d->slot->rs);
+    ev_snmp_walk_resume(w, &d->learned, cfg->snmp.max_repetitions, cfg->snmp.version == EV_SNMP_V1);
+    ev_snmp_walk_start(w);
+    w->vb_ud = d;
+    w->on_varbind = c->obs.varbind ? on_varbind : NULL;
+    return 0;
+}
+
+/* Keep what the poll taught; the slot goes back for the next device. */
+static void release_slot(snmp_dev *d)
+{
+    if (!d->slot)
+        return;
+    ev_snmp_walk_learned(&d->slot->walk, &d->learned);
+    ev_snmp_slot_put(d->c->slots, d->slot, d->cfg->profile);
+    d->slot = NULL;
 }
 
 static void finish(snmp_dev *d, ev_poll_status st)
@@ -123,9 +168,10 @@ static void finish(snmp_dev *d, ev_poll_status st)
         d->timer = 0;
     }
     ev_batch_clear(c->batch);
-    if ((st == EV_POLL_OK || st == EV_POLL_PARTIAL) && d->cfg->profile)
-        ev_profile_eval(d->cfg->profile, d->rs, &d->base, d->ts_ns, c->batch, c->obs.trace,
+    if ((st == EV_POLL_OK || st == EV_POLL_PARTIAL) && d->cfg->profile && d->slot)
+        ev_profile_eval(d->cfg->profile, d->slot->rs, &d->base, d->ts_ns, c->batch, c->obs.trace,
                         c->obs.ud);
+    release_slot(d);
     if (st == EV_POLL_OK)
         d->err[0] = 0;
     d->phase = D_IDLE;
@@ -165,10 +211,10 @@ static void note_request(snmp_dev *d, const char *outcome, unsigned vbs_in)
         return;
     bool disc = d->phase == D_DISCOVER;
     ev_snmp_request_info r = {
-        .kind = disc ? "discovery" : d->walk.req_kind,
-        .varbinds_out = disc ? 0 : (unsigned)d->walk.nreq,
+        .kind = disc ? "discovery" : d->slot->walk.req_kind,
+        .varbinds_out = disc ? 0 : (unsigned)d->slot->walk.nreq,
         .varbinds_in = vbs_in,
-        .max_repetitions = disc ? 0 : d->walk.req_reps,
+        .max_repetitions = disc ? 0 : d->slot->walk.req_reps,
         .tries = d->tries,
         .rtt_us = ev_now_us() - d->sent_us,
         .outcome = outcome,
@@ -218,20 +264,20 @@ static void send_pdu(snmp_dev *d, netsnmp_pdu *pdu, const char *kind)
 
 static void send_next(snmp_dev *d)
 {
-    netsnmp_pdu *pdu = ev_snmp_walk_next(&d->walk);
+    netsnmp_pdu *pdu = ev_snmp_walk_next(&d->slot->walk);
     if (pdu) {
-        send_pdu(d, pdu, d->walk.req_kind);
+        send_pdu(d, pdu, d->slot->walk.req_kind);
         return;
     }
-    if (d->walk.nerrors == 0) {
+    if (d->slot->walk.nerrors == 0) {
         finish(d, EV_POLL_OK);
         return;
     }
-    if (d->walk.nerrors > 1)
-        snprintf(d->err, sizeof d->err, "%s (and %u more problems)", d->walk.err,
-                 d->walk.nerrors - 1);
+    if (d->slot->walk.nerrors > 1)
+        snprintf(d->err, sizeof d->err, "%s (and %u more problems)", d->slot->walk.err,
+                 d->slot->walk.nerrors - 1);
     else
-        snprintf(d->err, sizeof d->err, "%s", d->walk.err);
+        snprintf(d->err, sizeof d->err, "%s", d->slot->walk.err);
     finish(d, have_values(d) ? EV_POLL_PARTIAL : EV_POLL_ERROR);
 }
 
@@ -251,9 +297,9 @@ static void timeout_text(snmp_dev *d)
         /* With AES a wrong privacy key decrypts to garbage the agent drops
          * without a Report: silence after a good discovery is the sign. */
         snprintf(p, left, " on %s: the device answered SNMPv3 discovery but not the encrypted "
-                          "request (wrong priv password or priv protocol?)", d->walk.req_kind);
+                          "request (wrong priv password or priv protocol?)", d->slot->walk.req_kind);
     else if (d->answers > 0)
-        snprintf(p, left, " on %s, after %u answered requests", d->walk.req_kind, d->answers);
+        snprintf(p, left, " on %s, after %u answered requests", d->slot->walk.req_kind, d->answers);
 }
 
 /* Act on what the library reported, once it has returned. */
@@ -277,7 +323,7 @@ static void step(snmp_dev *d)
         send_next(d);
         return;
     case GOT_ANSWER:
-        note_request(d, d->walk.outcome, d->resp_vbs);
+        note_request(d, d->slot->walk.outcome, d->resp_vbs);
         send_next(d);
         return;
     case GOT_TIMEOUT:
@@ -330,7 +376,7 @@ static int on_snmp(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu, voi
 {
     snmp_dev *d = magic;
     (void)reqid;
-    if (d->c->closing || d->phase == D_IDLE)
+    if (d->c->closing || d->phase == D_IDLE || d->phase == D_QUEUED)
         return 1;
     switch (op) {
     case NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE:
@@ -349,7 +395,7 @@ static int on_snmp(int op, netsnmp_session *sp, int reqid, netsnmp_pdu *pdu, voi
             }
             d->got = GOT_DISCOVERED;
         } else {
-            ev_snmp_walk_response(&d->walk, pdu, d->rs);
+            ev_snmp_walk_response(&d->slot->walk, pdu, d->slot->rs);
             d->got = GOT_ANSWER;
             d->answers++;
             d->v3_answered = true;
@@ -388,7 +434,7 @@ static void on_timer(ev_loop *l, uint64_t id, void *ud)
     (void)l;
     (void)id;
     d->timer = 0;
-    if (d->phase == D_IDLE)
+    if (d->phase == D_IDLE || d->phase == D_QUEUED)
         return;
     snmp_sess_timeout(d->sess);
     step(d);
@@ -403,7 +449,7 @@ static void on_readable(ev_loop *l, int fd, int events, void *ud)
     NETSNMP_LARGE_FD_SET(fd, &c->fdset);
     snmp_sess_read2(d->sess, &c->fdset);
     NETSNMP_LARGE_FD_CLR(fd, &c->fdset);
-    if (d->phase != D_IDLE)
+    if (d->phase == D_DISCOVER || d->phase == D_WALK)
         step(d);
 }
 
@@ -434,8 +480,11 @@ static void dev_close(snmp_dev *d)
         ev_loop_unwatch(c->loop, d->fd);
         snmp_sess_close(d->sess);
     }
-    ev_snmp_walk_free(&d->walk);
-    ev_rowset_free(d->rs);
+    if (d->slot)
+        ev_snmp_slot_put(c->slots, d->slot, NULL); /* freed: the collector is closing */
+    d->slot = NULL;
+    ev_snmp_learned_free(&d->learned);
+    free(d->last_err);
 }
 
 static void add_tag(ev_tagset *t, const char *key, const char *val)
@@ -458,8 +507,6 @@ static void set_base_tags(snmp_dev *d)
     add_tag(&d->base, "site", d->c->cfg->site);
 }
 
-static void on_varbind(void *ud, const ev_oid *oid, const char *type);
-
 static int dev_init(snmp_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
 {
     d->c = c;
@@ -468,13 +515,7 @@ static int dev_init(snmp_collector *c, snmp_dev *d, const ev_device_cfg *cfg)
     set_base_tags(d);
     if (!cfg->profile)
         return 0; /* reported at each poll */
-    d->rs = ev_rowset_new(cfg->profile);
-    if (!d->rs ||
-        ev_snmp_walk_init(&d->walk, cfg->profile, cfg->snmp.max_repetitions,
-                          cfg->snmp.version == EV_SNMP_V1) < 0)
-        return -1;
-    d->walk.vb_ud = d;
-    d->walk.on_varbind = c->obs.varbind ? on_varbind : NULL;
+    ev_snmp_learned_init(&d->learned, cfg->profile, cfg->snmp.max_repetitions);
     if (dev_open(d) < 0)
         ev_warn("snmp: device '%s' (%s): %s; will retry at each poll", cfg->name, cfg->address,
                 d->err);
@@ -500,18 +541,28 @@ static void dev_delete(snmp_dev *d)
     free(d);
 }
 
-static void start(snmp_dev *d, int64_t ts_ns)
+/* Due this cycle: counted busy now, started by the pacer. False when the
+ * device is still busy from the last cycle (late, skipped). */
+static bool enqueue(snmp_dev *d, int64_t ts_ns)
 {
     snmp_collector *c = d->c;
     if (d->phase != D_IDLE) {
         c->stats.late++;
         ev_debug("snmp: device '%s' still busy from the last cycle; skipped", d->cfg->name);
-        return;
+        return false;
     }
     c->stats.polls++;
     c->busy++;
-    d->phase = D_WALK;
+    d->phase = D_QUEUED;
     d->ts_ns = ts_ns;
+    d->started_us = ev_now_us(); /* until it starts: an abandoned queued poll reports from here */
+    return true;
+}
+
+static void start(snmp_dev *d)
+{
+    snmp_collector *c = d->c;
+    d->phase = D_WALK;
     d->started_us = ev_now_us();
     d->requests = 0;
     d->answers = 0;
@@ -532,8 +583,11 @@ static void start(snmp_dev *d, int64_t ts_ns)
         c->sink(c->ud, &r);
         return;
     }
-    ev_rowset_clear(d->rs);
-    ev_snmp_walk_start(&d->walk);
+    if (take_slot(d) < 0) {
+        snprintf(d->err, sizeof d->err, "out of memory for the poll's values");
+        finish(d, EV_POLL_ERROR);
+        return;
+    }
     if (!d->sess && dev_open(d) < 0) {
         finish(d, EV_POLL_ERROR);
         return;
@@ -584,10 +638,11 @@ ev_collector *ev_snmp_collector_new(ev_loop *loop, const ev_config *cfg,
     c->sink = sink;
     c->ud = ud;
     c->keys = ev_snmp_keys_new();
+    c->slots = ev_snmp_slots_new();
     c->batch = ev_batch_new();
     c->devs = calloc(ndevices ? ndevices : 1, sizeof *c->devs);
     netsnmp_large_fd_set_init(&c->fdset, FD_SETSIZE);
-    if (!c->keys || !c->devs || !c->batch) {
+    if (!c->keys || !c->slots || !c->devs || !c->batch) {
         snmp_free(&c->base);
         return NULL;
     }
@@ -658,7 +713,10 @@ static void rebind(snmp_dev *d, const ev_device_cfg *nc)
 {
     size_t n;
     d->cfg = nc;
-    d->walk.fetch = ev_profile_fetch_list(nc->profile, &n);
+    if (d->slot) { /* in flight: finishes on the new profile, then the slot is freed */
+        d->slot->walk.fetch = ev_profile_fetch_list(nc->profile, &n);
+        d->slot->p = NULL;
+    }
     set_base_tags(d);
 }
 
@@ -722,6 +780,13 @@ static int snmp_reconfigure(ev_collector *base, const ev_config *cfg,
     free(c->devs);
     c->devs = next;
     c->ndevs = ndevices;
+    ev_snmp_slots_drain(c->slots); /* idle slots were built for the profiles going away */
+    c->next_start = 0; /* kept devices may still be queued: the pacer scans again */
+    if (c->pace_timer) {
+        ev_loop_cancel(c->loop, c->pace_timer);
+        c->pace_timer = 0;
+    }
+    pace(c);
     raise_fd_limit(ndevices + 64);
     ev_notice("snmp: reconfigured: %zu device(s) kept, %zu added, %zu changed, %zu removed", nkept, nadded,
               nchanged, removed);
@@ -741,11 +806,40 @@ oom:
     return -1;
 }
 
+static void on_pace(ev_loop *l, uint64_t id, void *ud)
+{
+    snmp_collector *c = ud;
+    (void)l;
+    (void)id;
+    c->pace_timer = 0;
+    pace(c);
+}
+
+static void pace(snmp_collector *c)
+{
+    size_t n = ev_snmp_pace_take(&c->pace, ev_now_us(), c->ndevs - c->next_start);
+    while (n > 0 && c->next_start < c->ndevs) {
+        snmp_dev *d = c->devs[c->next_start++];
+        if (d->phase == D_QUEUED) {
+            start(d);
+            n--;
+        }
+    }
+    while (c->next_start < c->ndevs && c->devs[c->next_start]->phase != D_QUEUED)
+        c->next_start++; /* late ones, still busy from the last cycle */
+    if (c->next_start < c->ndevs && !c->pace_timer)
+        c->pace_timer = ev_loop_after(c->loop, ev_snmp_pace_wait_ms(&c->pace), on_pace, c);
+}
+
 static void snmp_poll(ev_collector *base, int64_t ts_ns)
 {
     snmp_collector *c = (snmp_collector *)base;
+    size_t due = 0;
     for (size_t i = 0; i < c->ndevs; i++)
-        start(c->devs[i], ts_ns);
+        due += enqueue(c->devs[i], ts_ns);
+    c->next_start = 0;
+    ev_snmp_pace_begin(&c->pace, due, c->cfg->interval_ms, ev_now_us());
+    pace(c);
 }
 
 static size_t snmp_busy(const ev_collector *base)
@@ -760,9 +854,11 @@ static void snmp_free(ev_collector *base)
     if (!c)
         return;
     c->closing = true; /* closing sessions times out their requests */
+    ev_loop_cancel(c->loop, c->pace_timer);
     for (size_t i = 0; i < c->ndevs; i++)
         dev_delete(c->devs[i]);
     ev_snmp_keys_free(c->keys);
+    ev_snmp_slots_free(c->slots);
     ev_batch_free(c->batch);
     netsnmp_large_fd_set_cleanup(&c->fdset);
     free(c->devs);
@@ -782,7 +878,8 @@ void ev_snmp_collector_observe(ev_collector *base, const ev_snmp_observer *o)
     snmp_collector *c = (snmp_collector *)base;
     c->obs = o ? *o : (ev_snmp_observer){0};
     for (size_t i = 0; i < c->ndevs; i++)
-        c->devs[i]->walk.on_varbind = c->obs.varbind ? on_varbind : NULL;
+        if (c->devs[i]->slot)
+            c->devs[i]->slot->walk.on_varbind = c->obs.varbind ? on_varbind : NULL;
 }
 
 void ev_snmp_collector_stats(const ev_collector *base, ev_snmp_stats *st)

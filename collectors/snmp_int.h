@@ -8,6 +8,8 @@
  *                   asynchronous SNMPv3 engine-ID discovery, error texts.
  *   snmp_walk.c     the request plan: scalars by GET, columns together by
  *                   GETBULK (GETNEXT for v1), answers into an ev_rowset.
+ *   snmp_pace.c     the token bucket that spreads a cycle's device starts.
+ *   snmp_slot.c     rowsets and walks lent to devices while they are polled.
  *
  * Nothing here is visible outside collectors/snmp*.c.
  */
@@ -35,6 +37,32 @@
 #define EV_SNMP_MAX_ROWS 4096
 /* Scalars asked per GET before any tooBig shrinks it. */
 #define EV_SNMP_GET_CHUNK 48
+/* What one more request costs, counted in varbinds, when the first GETBULK
+ * is planned from the columns' lengths (snmp_walk.c). */
+#define EV_SNMP_REQUEST_COST 8
+
+/* ---- snmp_pace.c ---- */
+
+/* A cycle's starts are spread over interval / EV_SNMP_SPREAD_DIV, at no
+ * fewer than EV_SNMP_MIN_RATE devices a second; the bucket holds at most
+ * EV_SNMP_PACE_DEPTH_MS worth of starts (docs/PERFORMANCE.md). */
+#define EV_SNMP_SPREAD_DIV 4
+#define EV_SNMP_MIN_RATE 2000.0
+#define EV_SNMP_PACE_DEPTH_MS 4
+
+typedef struct {
+    double per_us;  /* starts per microsecond */
+    double depth;   /* most starts the bucket holds */
+    double credit;  /* starts allowed now */
+    uint64_t last_us;
+} ev_snmp_pace;
+
+/* A new cycle of ndue devices, every interval_ms; one start is allowed now. */
+void ev_snmp_pace_begin(ev_snmp_pace *p, size_t ndue, unsigned interval_ms, uint64_t now_us);
+/* How many of `want` devices may start at now_us (taken from the bucket). */
+size_t ev_snmp_pace_take(ev_snmp_pace *p, uint64_t now_us, size_t want);
+/* Milliseconds (>= 1) until the next start is allowed; 0 if one is now. */
+uint64_t ev_snmp_pace_wait_ms(const ev_snmp_pace *p);
 
 /* ---- snmp_session.c ---- */
 
@@ -94,6 +122,9 @@ typedef struct {
     unsigned reps;      /* GETBULK max-repetitions now */
     unsigned reps_cap;  /* max_reps, lowered for good by tooBig */
     unsigned reps_hint; /* longest column last poll + 1 (0: no poll yet) */
+    uint16_t *col_rows; /* per column: rows it had (last poll, then this one) */
+    unsigned reps_next; /* planned repetitions for the columns left after the
+                           first GETBULK (0: none planned) */
     size_t longest;     /* rows in the longest column this poll */
     size_t max_cols;    /* columns per GETBULK now */
     unsigned nerrors;   /* problems that leave the poll partial */
@@ -112,6 +143,23 @@ typedef struct {
 } ev_snmp_walk;
 
 int ev_snmp_walk_init(ev_snmp_walk *w, const ev_profile *p, unsigned max_reps, bool v1);
+
+/* What a device's polls have taught its walk (kept with the device while
+ * the walk itself is lent out between polls, snmp_slot.c). */
+typedef struct {
+    unsigned reps_cap, reps_hint, get_chunk;
+    size_t max_cols;
+    uint16_t *col_rows; /* ncols entries, or NULL (out of memory: no plan) */
+    size_t ncols;
+} ev_snmp_learned;
+
+/* A device's starting point: nothing learned yet. */
+void ev_snmp_learned_init(ev_snmp_learned *l, const ev_profile *p, unsigned max_reps);
+void ev_snmp_learned_free(ev_snmp_learned *l);
+/* Make w the device's walk: its version, max-repetitions and what it learned. */
+void ev_snmp_walk_resume(ev_snmp_walk *w, const ev_snmp_learned *l, unsigned max_reps, bool v1);
+/* Keep what this poll taught, for the device's next one. */
+void ev_snmp_walk_learned(const ev_snmp_walk *w, ev_snmp_learned *l);
 void ev_snmp_walk_free(ev_snmp_walk *w);
 /* Forget the last poll's progress (keeps what tooBig taught us). */
 void ev_snmp_walk_start(ev_snmp_walk *w);
@@ -121,5 +169,27 @@ netsnmp_pdu *ev_snmp_walk_next(ev_snmp_walk *w);
 void ev_snmp_walk_response(ev_snmp_walk *w, const netsnmp_pdu *resp, ev_rowset *rs);
 /* Record a problem that leaves the poll partial. */
 void ev_snmp_walk_error(ev_snmp_walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- snmp_slot.c ---- */
+
+typedef struct ev_snmp_slot {
+    struct ev_snmp_slot *next; /* on its profile's free list */
+    const ev_profile *p;       /* built for; NULL once a reload re-bound it */
+    ev_rowset *rs;
+    ev_snmp_walk walk;
+} ev_snmp_slot;
+
+typedef struct ev_snmp_slots ev_snmp_slots;
+
+ev_snmp_slots *ev_snmp_slots_new(void);
+/* An idle slot for profile p, or a new one; NULL when out of memory. */
+ev_snmp_slot *ev_snmp_slot_take(ev_snmp_slots *s, const ev_profile *p);
+/* Back to p's free list; freed instead when it was not built for p. */
+void ev_snmp_slot_put(ev_snmp_slots *s, ev_snmp_slot *slot, const ev_profile *p);
+/* Free every idle slot (before the profiles they were built for go). */
+void ev_snmp_slots_drain(ev_snmp_slots *s);
+/* Slots alive, idle or lent out. */
+size_t ev_snmp_slots_total(const ev_snmp_slots *s);
+void ev_snmp_slots_free(ev_snmp_slots *s);
 
 #endif

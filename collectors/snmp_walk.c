@@ -14,7 +14,12 @@
  * So a poll's first GETBULK asks for one more repetition than the longest
  * column had last time (the extra one shows where each column ends); only
  * columns still unfinished after it are asked again with the configured
- * max-repetitions.
+ * max-repetitions. When the columns differ in length (a PDU's one-row
+ * device columns, three phases, eight outlets), fewer repetitions in the
+ * first GETBULK and a second one for the long columns alone ask for fewer
+ * varbinds in all: plan_first() picks the cheaper, counting a request as
+ * EV_SNMP_REQUEST_COST varbinds (14 columns of 1, 3 and 8 rows: 71 varbinds
+ * in two requests instead of 126 in one).
  *
  * tooBig halves the repetitions (for good), then the columns per request
  * (or the scalars per GET). Other error-statuses end the columns or scalars
@@ -44,7 +49,8 @@ int ev_snmp_walk_init(ev_snmp_walk *w, const ev_profile *p, unsigned max_reps, b
     w->cursor = calloc(m, sizeof *w->cursor);
     w->done = calloc(m, 1);
     w->req = calloc(m, sizeof *w->req);
-    if (!w->scalars || !w->cols || !w->skip || !w->cursor || !w->done || !w->req) {
+    w->col_rows = calloc(m, sizeof *w->col_rows);
+    if (!w->scalars || !w->cols || !w->skip || !w->cursor || !w->done || !w->req || !w->col_rows) {
         ev_snmp_walk_free(w);
         return -1;
     }
@@ -60,6 +66,47 @@ int ev_snmp_walk_init(ev_snmp_walk *w, const ev_profile *p, unsigned max_reps, b
     return 0;
 }
 
+void ev_snmp_learned_init(ev_snmp_learned *l, const ev_profile *p, unsigned max_reps)
+{
+    size_t n, ncols = 0;
+    const ev_fetch *f = ev_profile_fetch_list(p, &n);
+    for (size_t i = 0; i < n; i++)
+        ncols += !f[i].scalar;
+    *l = (ev_snmp_learned){.reps_cap = max_reps ? max_reps : 1, .get_chunk = EV_SNMP_GET_CHUNK,
+                           .max_cols = ncols, .ncols = ncols,
+                           .col_rows = ncols ? calloc(ncols, sizeof *l->col_rows) : NULL};
+}
+
+void ev_snmp_learned_free(ev_snmp_learned *l)
+{
+    free(l->col_rows);
+    l->col_rows = NULL;
+}
+
+void ev_snmp_walk_resume(ev_snmp_walk *w, const ev_snmp_learned *l, unsigned max_reps, bool v1)
+{
+    w->v1 = v1;
+    w->max_reps = max_reps ? max_reps : 1;
+    w->reps_cap = w->reps = l->reps_cap;
+    w->reps_hint = l->reps_hint;
+    w->get_chunk = l->get_chunk;
+    w->max_cols = l->max_cols;
+    if (l->col_rows && l->ncols == w->ncols)
+        memcpy(w->col_rows, l->col_rows, w->ncols * sizeof *w->col_rows);
+    else
+        w->reps_hint = 0; /* no lengths to plan with: one GETBULK as at first */
+}
+
+void ev_snmp_walk_learned(const ev_snmp_walk *w, ev_snmp_learned *l)
+{
+    l->reps_cap = w->reps_cap;
+    l->reps_hint = w->reps_hint;
+    l->get_chunk = w->get_chunk;
+    l->max_cols = w->max_cols;
+    if (l->col_rows && l->ncols == w->ncols)
+        memcpy(l->col_rows, w->col_rows, w->ncols * sizeof *w->col_rows);
+}
+
 void ev_snmp_walk_free(ev_snmp_walk *w)
 {
     free(w->scalars);
@@ -68,8 +115,37 @@ void ev_snmp_walk_free(ev_snmp_walk *w)
     free(w->cursor);
     free(w->done);
     free(w->req);
+    free(w->col_rows);
     free(w->str);
     memset(w, 0, sizeof *w);
+}
+
+/* From last poll's column lengths: the first GETBULK's repetitions r, and
+ * for the columns longer than r - 1 a second request, when that asks for
+ * fewer varbinds (plus EV_SNMP_REQUEST_COST) than one request of the
+ * longest column + 1 for all. */
+static void plan_first(ev_snmp_walk *w)
+{
+    unsigned longest = 0;
+    for (size_t c = 0; c < w->ncols; c++)
+        if (w->col_rows[c] > longest)
+            longest = w->col_rows[c];
+    if (longest + 1 != w->reps_hint || w->reps_hint > w->reps_cap)
+        return; /* lengths from another walk than the hint's, or capped: keep it simple */
+    size_t best = w->ncols * (size_t)w->reps_hint;
+    for (size_t i = 0; i < w->ncols; i++) {
+        unsigned r = w->col_rows[i] + 1u, left = 0;
+        if (r >= w->reps_hint)
+            continue;
+        for (size_t c = 0; c < w->ncols; c++)
+            left += w->col_rows[c] + 1u > r;
+        size_t cost = w->ncols * (size_t)r + left * (size_t)(longest + 1 - r) + EV_SNMP_REQUEST_COST;
+        if (cost < best) {
+            best = cost;
+            w->reps = r;
+            w->reps_next = longest + 1 - r;
+        }
+    }
 }
 
 void ev_snmp_walk_start(ev_snmp_walk *w)
@@ -80,6 +156,9 @@ void ev_snmp_walk_start(ev_snmp_walk *w)
     for (size_t c = 0; c < w->ncols; c++)
         w->cursor[c] = w->fetch[w->cols[c]].oid;
     w->reps = w->reps_hint && w->reps_hint < w->reps_cap ? w->reps_hint : w->reps_cap;
+    w->reps_next = 0;
+    if (w->reps_hint && !w->v1)
+        plan_first(w);
     w->longest = 0;
     w->nerrors = 0;
     w->err[0] = 0;
@@ -478,9 +557,11 @@ static void columns_response(ev_snmp_walk *w, const netsnmp_pdu *resp, ev_rowset
         size_t c = w->req[k], n = rs->cols[w->cols[c]].nrows;
         if (n > w->longest)
             w->longest = n;
-        if (!w->done[c])
-            w->reps = w->reps_cap; /* longer than last time: ask for more */
+        w->col_rows[c] = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+        if (!w->done[c]) /* the planned rest, or longer than last time: ask for more */
+            w->reps = w->reps_next && w->reps_next < w->reps_cap ? w->reps_next : w->reps_cap;
     }
+    w->reps_next = 0;
 }
 
 void ev_snmp_walk_response(ev_snmp_walk *w, const netsnmp_pdu *resp, ev_rowset *rs)

@@ -122,6 +122,14 @@ run_evmon() {
     measure "$pid"
     t0=$((T0 * 1000000000)) t1=$((T1 * 1000000000))
     local w="time >= $t0 AND time < $t1"
+    # A cycle's health point is written when its last device finishes: with silent devices
+    # that is their timeout, after the window for its last cycle. Wait (bounded) until every
+    # cycle of the window has reported, so that none is missing from the counts below.
+    local deadline=$((SECONDS + IV + 10)) cycles
+    while cycles=$(influx_num "SELECT count(devices_ok) FROM evmon WHERE $w AND device = ''") &&
+        [ "${cycles:-0}" -lt $((SECS / IV)) ] && [ "$SECONDS" -lt "$deadline" ]; do
+        sleep 0.5
+    done
     polls=$(influx_num "SELECT sum(devices_ok) FROM evmon WHERE $w AND device = ''")
     failed=$(influx_num "SELECT sum(devices_failed) FROM evmon WHERE $w AND device = ''")
     late=$(influx_num "SELECT sum(devices_late) FROM evmon WHERE $w AND device = ''")

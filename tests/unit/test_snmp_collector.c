@@ -4,7 +4,8 @@
  * is reported once per state change; a device still busy at the next
  * poll is counted late and skipped; an SNMPv3 device with an unknown
  * engine never blocks ev_collector_poll(); a device whose profile is
- * missing is an error, not a crash.
+ * missing is an error, not a crash; a cycle's starts are spread, not sent
+ * at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -251,6 +252,44 @@ static void error_logged_once_per_state_change(void **state)
     assert_non_null(strstr(buf, "timeout after 1 try (50 ms)"));
 }
 
+static void starts_are_spread_over_the_interval(void **state)
+{
+    fixture *f = *state;
+    enum { N = 40 };
+    sink_state s = {0};
+    ev_device_cfg devs_cfg[N];
+    const ev_device_cfg *devs[N];
+    char names[N][16];
+    for (int i = 0; i < N; i++) {
+        devs_cfg[i] = f->dev;
+        snprintf(names[i], sizeof names[i], "pdu-%d", i);
+        devs_cfg[i].name = names[i];
+        devs[i] = &devs_cfg[i];
+    }
+    f->cfg.interval_ms = 10000; /* 40 devices: the minimum rate, 2,000 starts/s */
+    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, N, sink, &s);
+    assert_non_null(c);
+    uint64_t t0 = ev_now_us();
+    ev_collector_poll(c, ev_wall_ns());
+    ev_snmp_stats st;
+    ev_snmp_collector_stats(c, &st);
+    assert_int_equal(ev_collector_busy(c), N); /* all due, counted busy at once */
+    assert_int_equal(st.polls, N);
+    assert_int_equal(st.requests, 1);          /* but only the first one started */
+    uint64_t end = ev_now_ms() + 2000;
+    while (st.requests < N && ev_now_ms() < end) {
+        ev_loop_once(f->loop, 5);
+        ev_snmp_collector_stats(c, &st);
+    }
+    assert_int_equal(st.requests, N);
+    /* 39 more starts at 2 a millisecond, less the bucket's 4 ms */
+    assert_true(ev_now_us() - t0 >= 15000);
+    assert_true(run_until_idle(f, c, 3000));
+    assert_int_equal(s.results, N);
+    assert_int_equal(s.status, EV_POLL_TIMEOUT);
+    ev_collector_free(c);
+}
+
 int main(void)
 {
     ev_log_set_level(EV_LOG_ERR);
@@ -260,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(v3_unknown_engine_never_blocks_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(short_v3_password_is_a_clear_error, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_profile_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(starts_are_spread_over_the_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(error_logged_once_per_state_change, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,8 @@
  * test_snmp_walk.c - the SNMP request plan (collectors/snmp_walk.c) fed
  * hand-built answers: GET then GETBULK of the unfinished columns only,
  * column ends (prefix, endOfMibView), a looping agent, the row cap,
- * tooBig, value types, SNMPv1 GETNEXT/noSuchName, and max-repetitions
- * learned from the previous poll.
+ * tooBig, value types, SNMPv1 GETNEXT/noSuchName, max-repetitions
+ * learned from the previous poll, and short and long columns asked apart.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -438,6 +438,76 @@ static void repetitions_learned_from_last_poll(void **state)
     assert_int_equal(first, 8);
 }
 
+/* A poll answered as an agent whose columns CA, CB, CC have len[0..2] rows;
+ * each request's max-repetitions and varbind count are recorded. */
+static size_t walk_lengths(fixture *f, const unsigned len[3], unsigned *reps_out, size_t *vbs_out)
+{
+    char name[64];
+    netsnmp_pdu *q;
+    size_t nreq = 0;
+    ev_snmp_walk_start(&f->w);
+    f->w.scalar_pos = f->w.nscalars;
+    while ((q = ev_snmp_walk_next(&f->w))) {
+        size_t nv = 0;
+        unsigned col[3], at[3];
+        for (netsnmp_variable_list *v = q->variables; v; v = v->next_variable, nv++) {
+            col[nv] = (unsigned)v->name[9] - 2; /* .1.3.6.1.4.1.99.3.1.{2,3,4}[.ROW] */
+            at[nv] = v->name_length > 10 ? (unsigned)v->name[10] : 0;
+        }
+        unsigned reps = (unsigned)q->errindex;
+        reps_out[nreq] = reps;
+        vbs_out[nreq++] = nv;
+        snmp_free_pdu(q);
+        netsnmp_pdu *r = answer();
+        for (unsigned k = 0; k < reps; k++)
+            for (size_t j = 0; j < nv; j++) {
+                unsigned i = ++at[j];
+                if (i > len[col[j]])
+                    add_typed(r, ".1.3.6.1.4.1.99.5.0", ASN_INTEGER, &(long){0}, sizeof(long));
+                else {
+                    snprintf(name, sizeof name, ".1.3.6.1.4.1.99.3.1.%u.%u", col[j] + 2, i);
+                    add_int(r, name, (long)i);
+                }
+            }
+        feed(f, r);
+    }
+    return nreq;
+}
+
+static void short_and_long_columns_are_asked_apart(void **state)
+{
+    fixture *f = *state;
+    const unsigned len[3] = {1, 1, 8};
+    unsigned reps[8];
+    size_t vbs[8];
+    assert_int_equal(walk_lengths(f, len, reps, vbs), 1); /* first poll: configured 10 */
+    assert_int_equal(reps[0], 10);
+    /* 3 columns x 9 = 27 varbinds in one request, or 3 x 2 + 7 for the long one alone */
+    ev_rowset_clear(f->rs);
+    assert_int_equal(walk_lengths(f, len, reps, vbs), 2);
+    assert_int_equal(reps[0], 2);
+    assert_int_equal(vbs[0], 3);
+    assert_int_equal(reps[1], 7);
+    assert_int_equal(vbs[1], 1);
+    assert_int_equal(f->rs->cols[f->fca].nrows, 1);
+    assert_int_equal(f->rs->cols[f->fcb].nrows, 1);
+    assert_int_equal(f->rs->cols[f->fcc].nrows, 8);
+    assert_int_equal(f->w.nerrors, 0);
+    /* the long column grew: read whole, at the configured repetitions after the plan */
+    const unsigned grown[3] = {1, 1, 12};
+    ev_rowset_clear(f->rs);
+    assert_int_equal(walk_lengths(f, grown, reps, vbs), 3);
+    assert_int_equal(reps[2], 10);
+    assert_int_equal(f->rs->cols[f->fcc].nrows, 12);
+    /* equal columns: one request, as before */
+    const unsigned even[3] = {3, 3, 3};
+    ev_rowset_clear(f->rs);
+    walk_lengths(f, even, reps, vbs);
+    ev_rowset_clear(f->rs);
+    assert_int_equal(walk_lengths(f, even, reps, vbs), 1);
+    assert_int_equal(reps[0], 4);
+}
+
 int main(void)
 {
     ev_snmp_lib_init();
@@ -451,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(v1_getnext_and_nosuchname, setup_v1, teardown),
         cmocka_unit_test_setup_teardown(empty_answer_ends_the_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(repetitions_learned_from_last_poll, setup, teardown),
+        cmocka_unit_test_setup_teardown(short_and_long_columns_are_asked_apart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
