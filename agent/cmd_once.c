@@ -2,8 +2,9 @@
  * cmd_once.c - `evmon once -c FILE`: poll every device once, print line
  * protocol.
  *
- * Loads the config as the agent would, starts every device at once on
- * one event loop (collectors/snmp.c, collectors/modbus.c), and when all have finished prints
+ * Loads the config as the agent would, starts every device on one event
+ * loop without waiting for any other (collectors/snmp.c paces large fleets
+ * over a quarter of the interval; collectors/modbus.c), and when all have finished prints
  * their points as InfluxDB line protocol on stdout, device by device in
  * config order; per-device problems go to stderr. Exit 0 when every
  * device answered (a partial answer counts, with a warning), 1 when any
@@ -28,7 +29,7 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: evmon once -c FILE [-v]\n"
             "\n"
-            "Poll every device of the config once, all at the same time, and print\n"
+            "Poll every device of the config once, concurrently, and print\n"
             "their points as InfluxDB line protocol on stdout (nothing is published).\n"
             "Per-device errors go to stderr. Exits 0 when every device answered,\n"
             "1 when any did not, 2 on a usage or config error.\n"

@@ -1,11 +1,13 @@
 /*
  * collector.h - the interface between the agent and a protocol collector.
  *
- * A collector owns the devices of one protocol (SNMP now, Modbus next).
- * The agent calls poll() once per cycle; the collector starts every due
- * device at once on the shared event loop and, as each device finishes
- * (answer, error or timeout), hands its points to the sink. It never
- * blocks and never waits for one device before asking the next.
+ * A collector owns the devices of one protocol (SNMP, Modbus). The agent
+ * calls poll() once per cycle; the collector starts every due device on
+ * the shared event loop without waiting for any other (SNMP paces the
+ * starts over a quarter of the interval so thousands of answers do not
+ * arrive in one burst; Modbus starts them at once) and, as each device
+ * finishes (answer, error or timeout), hands its points to the sink. It
+ * never blocks and never waits for one device before asking the next.
  * Collectors know nothing of outputs.
  */
 #ifndef EVMON_COLLECTOR_H
