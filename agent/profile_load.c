@@ -679,24 +679,37 @@ static const char *metric_name(loader *L, yaml_node_t *n)
     return NULL;
 }
 
+/* How messages name metric n: "metric 'x'", or "metrics[3]" before it has a name. */
+static void metric_context(loader *L, yaml_node_t *n, size_t pos, char *ctx, size_t len)
+{
+    const char *peek = metric_name(L, n);
+    if (peek && *peek)
+        snprintf(ctx, len, "metric '%s'", peek);
+    else
+        snprintf(ctx, len, "metrics[%zu]", pos);
+}
+
+/* The next metric slot of the profile, cleared, for either protocol. */
+static ev_metric *metric_begin(loader *L, yaml_node_t *n)
+{
+    ev_metric *m = &L->p->metrics[L->p->nmetrics];
+    memset(m, 0, sizeof *m);
+    m->line = line_of(n);
+    m->scale_m = 1;
+    m->col = m->decimals_col = m->si_scale_col = m->sf_col = EV_NO_COL;
+    return m;
+}
+
 static void parse_metric(loader *L, yaml_node_t *n, size_t pos)
 {
     ev_profile *p = L->p;
     yaml_node_t *v[K_COUNT];
     char ctx[160];
-    const char *peek = metric_name(L, n);
-    if (peek && *peek)
-        snprintf(ctx, sizeof ctx, "metric '%s'", peek);
-    else
-        snprintf(ctx, sizeof ctx, "metrics[%zu]", pos);
+    metric_context(L, n, pos, ctx, sizeof ctx);
     if (!get_fields(L, n, ctx, metric_keys, v))
         return;
 
-    ev_metric *m = &p->metrics[p->nmetrics];
-    memset(m, 0, sizeof *m);
-    m->line = line_of(n);
-    m->scale_m = 1;
-    m->decimals_col = m->si_scale_col = m->sf_col = EV_NO_COL;
+    ev_metric *m = metric_begin(L, n);
 
     const char *name = required(L, n, v[K_NAME], ctx, "name");
     if (name) {
@@ -899,20 +912,12 @@ static void parse_modbus_metric(loader *L, yaml_node_t *n, size_t pos)
     ev_profile *p = L->p;
     yaml_node_t *v[M_COUNT];
     char ctx[160];
-    const char *peek = metric_name(L, n);
-    if (peek && *peek)
-        snprintf(ctx, sizeof ctx, "metric '%s'", peek);
-    else
-        snprintf(ctx, sizeof ctx, "metrics[%zu]", pos);
+    metric_context(L, n, pos, ctx, sizeof ctx);
     if (!get_fields(L, n, ctx, modbus_keys, v))
         return;
 
-    ev_metric *m = &p->metrics[p->nmetrics];
-    memset(m, 0, sizeof *m);
-    m->line = line_of(n);
-    m->scale_m = 1;
+    ev_metric *m = metric_begin(L, n);
     m->scalar = true;
-    m->col = m->decimals_col = m->si_scale_col = m->sf_col = EV_NO_COL;
 
     const char *name = required(L, n, v[M_NAME], ctx, "name");
     if (name) {
