@@ -81,11 +81,21 @@ static void usage(FILE *to)
                 "      --log-level L     err, warning, notice, info (default), debug\n");
 }
 
+/* Encoded once, the same text to every output (output.h write_lp). */
 static void write_outputs(agent *a, const ev_batch *b)
 {
     ev_latest_feed(a->latest, b);
-    for (size_t i = 0; i < a->noutputs; i++)
-        a->outputs[i]->write(a->outputs[i], b);
+    ev_lp_text t;
+    bool encoded = a->noutputs && ev_lp_encode(&t, b) == 0;
+    for (size_t i = 0; i < a->noutputs; i++) {
+        ev_output *o = a->outputs[i];
+        if (encoded && o->write_lp)
+            o->write_lp(o, &t);
+        else
+            o->write(o, b);
+    }
+    if (encoded)
+        ev_lp_text_free(&t);
 }
 
 /* Where alert points go (alert.h): the outputs, not back into the rules. */

@@ -3,7 +3,8 @@
  * /api/v2/write?org=..&bucket=..&precision=ns with "Authorization: Token"
  * (2.x, when a token, org or bucket is configured); http or https.
  *
- * write() encodes the batch to line protocol on the caller's thread and
+ * write_lp() takes the batch as encoded once by the agent (write() encodes
+ * it on the caller's thread) and
  * appends the lines to a bounded queue (lineq.h): it never waits for the
  * network. One writer thread per output takes up to batch_size lines (after
  * lingering up to EV_INFLUX_LINGER_MS for a full batch, as the agent writes
@@ -375,25 +376,24 @@ static void *writer_main(void *arg)
 
 /* ---- the ev_output interface ---------------------------------------------- */
 
-static int influx_write(ev_output *base, const ev_batch *b)
+static int influx_write_lp(ev_output *base, const ev_lp_text *t)
 {
     ev_influx *o = (ev_influx *)base;
-    if (!b || b->n == 0)
+    size_t nlines = t->lines, n = t->batch->n;
+    if (!nlines)
         return 0;
-    /* Encode outside the lock: the writer thread is never held up by it. */
-    ev_buf text;
-    ev_buf_init(&text);
-    size_t *ends = malloc(b->n * sizeof *ends), nlines = 0;
-    if (!ends) {
-        ev_err("influx: out of memory queueing %zu points", b->n);
-        return -1;
-    }
-    for (size_t i = 0; i < b->n; i++) {
-        size_t before = text.len;
-        if (ev_lp_point(&text, &b->pts[i], EV_PREC_NS) == 0)
-            ends[nlines++] = text.len;
-        else
-            text.len = before; /* no field to write, or out of memory */
+    const char *text = t->text.p;
+    /* The line ends, without the points that wrote none (rare: then copied). */
+    size_t *ends = t->end;
+    if (nlines < n) {
+        ends = malloc(nlines * sizeof *ends);
+        if (!ends) {
+            ev_err("influx: out of memory queueing %zu points", nlines);
+            return -1;
+        }
+        for (size_t i = 0, k = 0; i < n; i++)
+            if (t->end[i] != ev_lp_start(t, i))
+                ends[k++] = t->end[i];
     }
     size_t accepted = 0, dropped = 0;
     bool warn_full = false;
@@ -401,12 +401,12 @@ static int influx_write(ev_output *base, const ev_batch *b)
     o->in += nlines;
     if (o->spool && (o->spilling || ev_lineq_len(&o->q) + o->q.reserved + nlines > o->q.max)) {
         /* down, or more than memory holds: to disk (the quota drops, counted there) */
-        ev_influx_spill_text(o, text.p, ends, nlines);
+        ev_influx_spill_text(o, text, ends, nlines);
         accepted = nlines;
     } else {
         size_t start = 0;
         for (size_t i = 0; i < nlines; i++) {
-            ev_lineq_result rc = ev_lineq_push(&o->q, text.p + start, ends[i] - start);
+            ev_lineq_result rc = ev_lineq_push(&o->q, text + start, ends[i] - start);
             start = ends[i];
             accepted += rc == EV_LINEQ_QUEUED || rc == EV_LINEQ_DROPPED_OLDEST;
             dropped += rc != EV_LINEQ_QUEUED;
@@ -422,9 +422,23 @@ static int influx_write(ev_output *base, const ev_batch *b)
     if (warn_full)
         ev_warn("influx: queue full (%zu points) while %s is unavailable: dropping the oldest"
                 " (configure spool.dir to keep them on disk)", o->q.max, o->url);
-    ev_buf_free(&text);
-    free(ends);
-    return nlines && !accepted ? -1 : 0;
+    if (ends != t->end)
+        free(ends);
+    return accepted ? 0 : -1;
+}
+
+static int influx_write(ev_output *base, const ev_batch *b)
+{
+    if (!b || b->n == 0)
+        return 0;
+    ev_lp_text t;
+    if (ev_lp_encode(&t, b) < 0) {
+        ev_err("influx: out of memory queueing %zu points", b->n);
+        return -1;
+    }
+    int rc = influx_write_lp(base, &t);
+    ev_lp_text_free(&t);
+    return rc;
 }
 
 /* Points not yet delivered. Under mu. */
@@ -577,6 +591,7 @@ ev_output *ev_influx_output_new_tuned(const ev_config *cfg, const ev_influx_tuni
     }
     o->base.name = "influx";
     o->base.write = influx_write;
+    o->base.write_lp = influx_write_lp;
     o->base.flush = influx_flush;
     o->base.stats = influx_stats;
     o->base.free = influx_free;

@@ -2,7 +2,8 @@
  * mqtt.c - the MQTT output: line protocol to <prefix>/<site>/<hall>/<device>/
  * <measurement> (topics: mqtt_topic.h) with the Paho C asynchronous client.
  *
- * write() groups the batch's points by topic (device and measurement) and
+ * write_lp() groups the batch's lines (encoded once by the agent for every
+ * output; write() encodes them itself) by topic (device and measurement) and
  * hands one message per group to Paho, which sends from its own threads:
  * the caller never waits for the broker. Paho reconnects by itself
  * (automaticReconnect, 1 s doubling to 30 s). With a spool (mqtt_spool.c)
@@ -278,10 +279,11 @@ static int by_topic(const void *a, const void *b, void *topics)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int mqtt_write(ev_output *base, const ev_batch *b)
+static int mqtt_write_lp(ev_output *base, const ev_lp_text *t)
 {
     ev_mqtt *o = (ev_mqtt *)base;
-    if (!b || b->n == 0)
+    const ev_batch *b = t->batch;
+    if (!t->lines)
         return 0;
     pthread_mutex_lock(&o->mu);
     bool closing = o->closing;
@@ -297,9 +299,13 @@ static int mqtt_write(ev_output *base, const ev_batch *b)
         ev_err("mqtt: out of memory publishing %zu points", b->n);
         return -1;
     }
+    size_t nrefs = 0;
     for (size_t i = 0; i < b->n; i++) {
-        refs[i].idx = i;
-        refs[i].topic = topics.len;
+        if (t->end[i] == ev_lp_start(t, i))
+            continue; /* no line: no field to write */
+        refs[nrefs].idx = i;
+        refs[nrefs].topic = topics.len;
+        nrefs++;
         ev_topic_for_point(&topics, &o->tctx, &b->pts[i]);
         ev_buf_putc(&topics, '\0');
     }
@@ -310,22 +316,17 @@ static int mqtt_write(ev_output *base, const ev_batch *b)
         return -1;
     }
     /* Stable grouping: by topic, points keep their order within a topic. */
-    qsort_r(refs, b->n, sizeof *refs, by_topic, topics.p);
+    qsort_r(refs, nrefs, sizeof *refs, by_topic, topics.p);
 
     size_t total = 0, published = 0;
-    for (size_t i = 0; i < b->n;) {
+    for (size_t i = 0; i < nrefs;) {
         const char *topic = topics.p + refs[i].topic;
         size_t lines = 0;
         ev_buf_reset(&payload);
-        for (; i < b->n && strcmp(topics.p + refs[i].topic, topic) == 0; i++) {
-            size_t before = payload.len;
-            if (ev_lp_point(&payload, &b->pts[refs[i].idx], EV_PREC_NS) == 0)
-                lines++;
-            else
-                payload.len = before; /* no field to write */
+        for (; i < nrefs && strcmp(topics.p + refs[i].topic, topic) == 0; i++, lines++) {
+            size_t start = ev_lp_start(t, refs[i].idx);
+            ev_buf_put(&payload, t->text.p + start, t->end[refs[i].idx] - start);
         }
-        if (!lines)
-            continue;
         pthread_mutex_lock(&o->mu);
         o->in += lines;
         /* with a spool, Paho gets a window of messages, and only while connected */
@@ -351,6 +352,20 @@ static int mqtt_write(ev_output *base, const ev_batch *b)
     ev_buf_free(&topics);
     ev_buf_free(&payload);
     return total && !published ? -1 : 0;
+}
+
+static int mqtt_write(ev_output *base, const ev_batch *b)
+{
+    if (!b || b->n == 0)
+        return 0;
+    ev_lp_text t;
+    if (ev_lp_encode(&t, b) < 0) {
+        ev_err("mqtt: out of memory publishing %zu points", b->n);
+        return -1;
+    }
+    int rc = mqtt_write_lp(base, &t);
+    ev_lp_text_free(&t);
+    return rc;
 }
 
 /* ---- flush, stats, free ---------------------------------------------------------- */
@@ -587,6 +602,7 @@ ev_output *ev_mqtt_output_new(const ev_config *cfg)
     }
     o->base.name = "mqtt";
     o->base.write = mqtt_write;
+    o->base.write_lp = mqtt_write_lp;
     o->base.flush = mqtt_flush;
     o->base.stats = mqtt_stats;
     o->base.publish = mqtt_publish;

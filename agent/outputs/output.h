@@ -1,8 +1,10 @@
 /*
  * output.h - where points go: the interface every output implements.
  *
- * The agent hands each output the same batch; an output encodes it into
- * its own bounded queue and sends from its own thread (Paho's for MQTT, a
+ * The agent encodes each batch to line protocol once (lineproto.h
+ * ev_lp_encode) and hands every output the same text (write_lp); write()
+ * is for callers without it. An output queues the text in its own bounded
+ * queue and sends from its own thread (Paho's for MQTT, a
  * writer thread for HTTP), so a slow or dead store never delays polling
  * and one failing output never holds back another (collectd's shared
  * write queue does). Outputs know nothing of devices.
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "../config.h"
+#include "../lineproto.h"
 #include "../point.h"
 
 typedef struct {
@@ -37,6 +40,8 @@ struct ev_output {
     const char *name;
     /* Queue the batch (copied). Never blocks. 0, or -1 if all dropped. */
     int (*write)(ev_output *o, const ev_batch *b);
+    /* The same, from the batch already encoded (the text is copied). */
+    int (*write_lp)(ev_output *o, const ev_lp_text *t);
     /* Send what is queued, waiting at most timeout_ms (used at shutdown
      * and by `once`). 0 when everything was sent. */
     int (*flush)(ev_output *o, unsigned timeout_ms);

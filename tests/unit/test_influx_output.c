@@ -392,6 +392,31 @@ static void test_batches_gzip_auth_keepalive(void **state)
     server_stop(s);
 }
 
+/* The agent's path: the batch encoded once (lineproto.h) and handed over as
+ * text; a point without fields has no line and is not counted. */
+static void test_write_lp_takes_encoded_text(void **state)
+{
+    server *s = server_start();
+    rig r = {0};
+    start_output(&r, s->port, 100, 1000, false);
+    ev_batch *b = points("d", 0, 3);
+    ev_batch_add(b, "empty", 1); /* no fields: no line */
+    ev_point *p = ev_batch_add(b, "last", 2);
+    ev_point_float(b, p, "v", 1.5);
+    ev_lp_text t;
+    assert_int_equal(ev_lp_encode(&t, b), 0);
+    assert_int_equal(r.out->write_lp(r.out, &t), 0);
+    assert_int_equal(r.out->flush(r.out, DEADLINE_MS), 0);
+    expect_stats(r.out, 4, 4, 0, 0);
+    assert_int_equal(s->nreq, 1);
+    assert_string_equal(s->body[0], ev_buf_cstr(&t.text));
+    assert_int_equal(count_lines(s->body[0]), 4);
+    ev_lp_text_free(&t);
+    ev_batch_free(b);
+    r.out->free(r.out);
+    server_stop(s);
+}
+
 static void test_plain_body_without_gzip(void **state)
 {
     server *s = server_start();
@@ -794,6 +819,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batches_gzip_auth_keepalive),
         cmocka_unit_test(test_plain_body_without_gzip),
+        cmocka_unit_test(test_write_lp_takes_encoded_text),
         cmocka_unit_test(test_413_splits_in_halves),
         cmocka_unit_test(test_400_partial_write_counted_not_retried),
         cmocka_unit_test(test_503_retry_after_keeps_batch_in_order),

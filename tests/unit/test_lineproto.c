@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,64 @@ static void test_batch_and_empty_tags(void **state)
     assert_string_equal(ev_buf_cstr(&f->out), "a x=1 1\nc y=2 3\n");
 }
 
+/* The text the float formatter printed before its fast path: the first of
+ * %.15g, %.16g, %.17g that reads back exactly. The fast path must print
+ * the same text wherever it applies. */
+static void reference_double(char *tmp, size_t n, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, n, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+}
+
+static void test_float_fast_path_same_text(void **state)
+{
+    fx *f = *state;
+    const double fixed[] = {0, -0.0, 1, -1, 0.5, 0.0001, 0.00012, 9.999999, 230.4, -17.25, 99999999999999.9,
+                            999999999999999, 1e15, 1e16, 123456.000001, 0.3, 2.675, 4294967296.5, 1e-5};
+    char want[40], line[64];
+    unsigned seed = 12345;
+    for (size_t i = 0; i < 20000; i++) {
+        double v;
+        if (i < sizeof fixed / sizeof fixed[0]) {
+            v = fixed[i];
+        } else { /* readings: k decimals of a random magnitude, and arbitrary doubles */
+            seed = seed * 1103515245u + 12345u;
+            int k = (int)(seed >> 8) % 8;
+            double m = (double)(seed % 100000000u) * ((seed & 1) ? 1 : 1e6);
+            v = (i & 1) ? m / pow(10, k) : (double)seed / 7.0 * ((seed & 2) ? -1 : 1);
+        }
+        ev_batch_clear(f->b);
+        ev_point *p = ev_batch_add(f->b, "m", 0);
+        ev_point_float(f->b, p, "v", v);
+        reference_double(want, sizeof want, v);
+        snprintf(line, sizeof line, "m v=%s\n", want);
+        assert_string_equal(encode_one(f, EV_PREC_NS), line);
+    }
+}
+
+static void test_encode_once(void **state)
+{
+    fx *f = *state;
+    ev_point *p = ev_batch_add(f->b, "a", 1);
+    ev_point_int(f->b, p, "x", -42);
+    p = ev_batch_add(f->b, "b", 2); /* no fields: an empty line */
+    p = ev_batch_add(f->b, "c", 3);
+    ev_point_uint(f->b, p, "y", 18446744073709551615ULL);
+    ev_lp_text t;
+    assert_int_equal(ev_lp_encode(&t, f->b), 0);
+    assert_int_equal(t.lines, 2);
+    assert_ptr_equal(t.batch, f->b);
+    assert_string_equal(ev_buf_cstr(&t.text), "a x=-42i 1\nc y=18446744073709551615u 3\n");
+    assert_int_equal(ev_lp_start(&t, 0), 0);
+    assert_int_equal(t.end[0], strlen("a x=-42i 1\n"));
+    assert_int_equal(ev_lp_start(&t, 1), t.end[1]); /* b wrote nothing */
+    assert_int_equal(t.end[2], t.text.len);
+    ev_lp_text_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -177,6 +236,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_float_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_finite_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_and_empty_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_float_fast_path_same_text, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encode_once, setup, teardown),
     };
     return cmocka_run_group_tests_name("lineproto", tests, NULL, NULL);
 }
