@@ -9,12 +9,13 @@ panel ids, raw InfluxQL targets); then its query variables are resolved the
 way Grafana does, by running their SHOW TAG VALUES query and taking the first
 value ("All" for a variable that has it, as Grafana shows first), and every
 panel's every query is run with $timeFilter, $__interval and the variables
-substituted. A query that errors fails; one that returns
-no series fails too, unless the measurement it reads does not exist in the
-database at all: no component produces it yet, so it is reported as waiting
-(and such a measurement must be one of the data contract's, so a typo in a
-measurement name still fails). Prints one line per check, tab-separated:
-ok|fail|wait, what, detail.
+substituted. A query that errors fails, and so does one that returns no
+series: the test fleet produces every measurement of the data contract
+(cooling included, from its Modbus cooling units), so an empty answer is a
+panel reading a field, tag or measurement nothing writes. The failure says
+which: a measurement outside the contract (a typo), one missing from the
+database, or a query that matched nothing. Prints one line per check,
+tab-separated: ok|fail, what, detail.
 """
 import json
 import re
@@ -126,7 +127,7 @@ def check_queries(url, db, name, d, values, existing):
             if unknown:
                 say("fail", what + ": reads contract measurements", "unknown: %s" % ", ".join(sorted(unknown)))
             elif missing:
-                say("wait", what, "no component writes %s yet" % ", ".join(sorted(missing)))
+                say("fail", what + ": returns series", "nothing in the fleet wrote %s: %s" % (", ".join(sorted(missing)), q))
             else:
                 say("fail", what + ": returns series", q)
 
