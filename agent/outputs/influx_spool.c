@@ -119,22 +119,13 @@ bool ev_influx_load_replay(ev_influx *o)
 /* The spool, when a directory is configured. -1 when it cannot be used. */
 int ev_influx_open_spool(ev_influx *o, const ev_config *cfg)
 {
-    char *dir = ev_output_spool_dir(cfg, "influx");
-    if (!dir) {
+    uint64_t found;
+    if (ev_output_spool_open(cfg, "influx", &o->spool, &found, &o->replay_rate) < 0)
+        return -1;
+    if (!o->spool)
         ev_info("influx: no spool.dir: up to %zu points are queued in memory while %s is down",
                 o->q.max, o->url);
-        return 0;
-    }
-    ev_spool_opts so = {.max_bytes = cfg->spool.max_bytes, .fsync = (ev_fsync_policy)cfg->spool.fsync,
-                        .fsync_interval_ms = cfg->spool.fsync_interval_ms};
-    o->spool = ev_spool_open(dir, "influx", &so);
-    free(dir);
-    if (!o->spool)
-        return -1;
-    ev_spool_stats st;
-    ev_spool_stats_get(o->spool, &st);
-    o->in += st.found_points;
-    o->replay_rate = cfg->spool.replay_rate ? cfg->spool.replay_rate : 20000;
+    o->in += found;
     return 0;
 }
 

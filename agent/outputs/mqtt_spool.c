@@ -39,22 +39,13 @@ struct replay_batch {
 
 int ev_mqtt_spool_open(ev_mqtt *o, const ev_config *cfg)
 {
-    char *dir = ev_output_spool_dir(cfg, "mqtt");
-    if (!dir) {
+    uint64_t found;
+    if (ev_output_spool_open(cfg, "mqtt", &o->spool, &found, &o->replay_rate) < 0)
+        return -1;
+    if (!o->spool)
         ev_info("mqtt: no spool.dir: up to %d messages are buffered in memory while %s is away",
                 EV_MQTT_MAX_BUFFERED, o->url);
-        return 0;
-    }
-    ev_spool_opts so = {.max_bytes = cfg->spool.max_bytes, .fsync = (ev_fsync_policy)cfg->spool.fsync,
-                        .fsync_interval_ms = cfg->spool.fsync_interval_ms};
-    o->spool = ev_spool_open(dir, "mqtt", &so);
-    free(dir);
-    if (!o->spool)
-        return -1;
-    ev_spool_stats st;
-    ev_spool_stats_get(o->spool, &st);
-    o->in += st.found_points;
-    o->replay_rate = cfg->spool.replay_rate ? cfg->spool.replay_rate : 20000;
+    o->in += found;
     return 0;
 }
 

@@ -64,4 +64,12 @@ ev_output *ev_mqtt_output_new(const ev_config *cfg);
  * (the output then queues in memory only). */
 char *ev_output_spool_dir(const ev_config *cfg, const char *name);
 
+struct ev_spool;
+/* Open output `name`'s spool as cfg->spool says (directory, quota, fsync).
+ * Returns 0 with *out NULL when no spool directory is configured, 0 with
+ * *out open (and *found_points = points a previous run left unsent), or -1
+ * when the directory cannot be used. *replay_rate: points/s to replay at. */
+int ev_output_spool_open(const ev_config *cfg, const char *name, struct ev_spool **out,
+                         uint64_t *found_points, unsigned *replay_rate);
+
 #endif
