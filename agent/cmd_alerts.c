@@ -1,12 +1,16 @@
 /*
  * cmd_alerts.c - `evmon alerts -c FILE`: list the active alerts.
  *
- * Reads the agent's state file (alerts.state_file in the config), which
- * the running agent rewrites once per cycle after any change, and prints
+ * FILE is an agent's or a hub's configuration (told apart by its top-level
+ * agent: or hub: key, hub_config.h); both have the same alerts: section
+ * (alert_cfg.h). Reads its state file (alerts.state_file), which the
+ * running agent or hub rewrites once per cycle after any change (the
+ * hub's holds its cluster- and site-level alerts), and prints
  * one line per alert, crit first: severity, since, alertname, where
  * (tags), value/threshold, description. --json prints the file's alerts
  * as a JSON list. Exit 0 (also with none active), 1 when the config or
- * the state file cannot be read, 2 on usage errors.
+ * the state file cannot be read or FILE is neither an agent's nor a hub's,
+ * 2 on usage errors.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,13 +22,15 @@
 #include "agent/alert_state.h"
 #include "agent/cmd.h"
 #include "agent/config.h"
+#include "agent/hub_config.h"
 
 static void usage(FILE *to)
 {
     fprintf(to, "usage: evmon alerts -c FILE [--json]\n\n"
-                "List the alerts active now, from the state file the agent keeps\n"
-                "(alerts.state_file in FILE). Crit first, then warn.\n\n"
-                "  -c, --config FILE   the agent's configuration\n"
+                "List the alerts active now, from the state file the agent or the hub\n"
+                "keeps (alerts.state_file in FILE; a hub's are its cluster- and\n"
+                "site-level alerts). Crit first, then warn.\n\n"
+                "  -c, --config FILE   the agent's or the hub's configuration\n"
                 "      --json          the alerts as a JSON list (the state file's form)\n"
                 "  -h, --help          this text\n");
 }
@@ -84,6 +90,21 @@ static int list(const char *state_file, bool json)
     return 0;
 }
 
+/* The alerts of c, read from path (the agent's or the hub's file: who). */
+static int list_config(const ev_config *c, const char *path, const char *who, bool json)
+{
+    if (!c->alerts) {
+        fprintf(stderr, "evmon alerts: %s has no 'alerts:' section: alerting is off\n", path);
+        return 1;
+    }
+    if (!c->alerts->state_file) {
+        fprintf(stderr, "evmon alerts: %s: alerts.state_file is not set: the %s keeps no list to read\n", path,
+                who);
+        return 1;
+    }
+    return list(c->alerts->state_file, json);
+}
+
 int cmd_alerts(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -109,18 +130,27 @@ int cmd_alerts(int argc, char **argv)
         return 2;
     }
     ev_diag diag = {0};
-    ev_config *c = ev_config_load(path, &diag);
+    ev_config *agent = NULL;
+    ev_hub_config *hub = NULL;
+    const ev_config *c = NULL; /* the one holding the alerts: section */
+    const char *who = "agent";
+    switch (ev_config_kind_of(path)) {
+    case EV_CONFIG_HUB:
+        if ((hub = ev_hub_config_load(path, &diag)))
+            c = hub->store;
+        who = "hub";
+        break;
+    case EV_CONFIG_NEITHER:
+        fprintf(stderr, "evmon alerts: %s is neither an agent's configuration (no top-level 'agent:')"
+                        " nor a hub's (no 'hub:')\n", path);
+        break;
+    default: /* an agent's, or unreadable: the agent's loader says why */
+        c = agent = ev_config_load(path, &diag);
+    }
     ev_diag_print(&diag, stderr);
     ev_diag_free(&diag);
-    if (!c)
-        return 1;
-    int rc = 1;
-    if (!c->alerts)
-        fprintf(stderr, "evmon alerts: %s has no 'alerts:' section: alerting is off\n", path);
-    else if (!c->alerts->state_file)
-        fprintf(stderr, "evmon alerts: %s: alerts.state_file is not set: the agent keeps no list to read\n", path);
-    else
-        rc = list(c->alerts->state_file, json);
-    ev_config_free(c);
+    int rc = c ? list_config(c, path, who, json) : 1;
+    ev_config_free(agent);
+    ev_hub_config_free(hub);
     return rc;
 }

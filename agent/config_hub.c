@@ -353,27 +353,38 @@ void ev_hub_config_free(ev_hub_config *c)
     free(c);
 }
 
-bool ev_hub_config_detect(const char *path)
+ev_config_kind ev_config_kind_of(const char *path)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
-    bool hub = false;
+    ev_config_kind kind = EV_CONFIG_UNREADABLE;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return false;
+        return kind;
     if (yaml_parser_initialize(&parser)) {
         yaml_parser_set_input_file(&parser, f);
         if (yaml_parser_load(&parser, &doc)) {
             const yaml_node_t *root = yaml_document_get_root_node(&doc);
-            if (root && root->type == YAML_MAPPING_NODE)
+            if (root && root->type == YAML_MAPPING_NODE) {
+                kind = EV_CONFIG_NEITHER;
                 for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
                     const yaml_node_t *k = yaml_document_get_node(&doc, p->key);
-                    hub |= k->type == YAML_SCALAR_NODE && !strcmp((const char *)k->data.scalar.value, "hub");
+                    const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+                    if (!strcmp(key, "hub"))
+                        kind = EV_CONFIG_HUB;
+                    else if (!strcmp(key, "agent") && kind == EV_CONFIG_NEITHER)
+                        kind = EV_CONFIG_AGENT;
                 }
+            }
             yaml_document_delete(&doc);
         }
         yaml_parser_delete(&parser);
     }
     fclose(f);
-    return hub;
+    return kind;
+}
+
+bool ev_hub_config_detect(const char *path)
+{
+    return ev_config_kind_of(path) == EV_CONFIG_HUB;
 }

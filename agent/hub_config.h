@@ -58,6 +58,18 @@ typedef struct {
 ev_hub_config *ev_hub_config_load(const char *path, ev_diag *diag);
 void ev_hub_config_free(ev_hub_config *c);
 
+/* Whose file path is, by its top-level keys: a hub's (`hub:`, whatever
+ * else it holds), an agent's (`agent:`), a YAML mapping with neither, or
+ * something else (unreadable, not YAML, not a mapping: the loaders say
+ * why). For the commands that take either file (check, headroom, alerts). */
+typedef enum {
+    EV_CONFIG_UNREADABLE,
+    EV_CONFIG_NEITHER,
+    EV_CONFIG_AGENT,
+    EV_CONFIG_HUB,
+} ev_config_kind;
+ev_config_kind ev_config_kind_of(const char *path);
+
 /* True when path holds a YAML mapping with a top-level `hub:` key (a hub
  * file, for `evmon check`). False for anything else, unreadable included. */
 bool ev_hub_config_detect(const char *path);

@@ -3,7 +3,8 @@
 # tests/config/rules-bad/ named by a config's alerts.rules makes check exit 1
 # with each "# expect: LINE: text" of that file as FILE:LINE: text on stderr;
 # the shipped pack (alerts: without rules) passes; `evmon alerts` without a
-# state file, and without an alerts: section, says why.
+# state file, without an alerts: section, and on a file that is neither an
+# agent's nor a hub's, says why.
 . tests/lib/common.sh
 
 EVMON=${EVMON:-build/evmon}
@@ -37,5 +38,10 @@ rc=0
 out=$("$EVMON" alerts -c "$T/none.yaml" 2>&1) || rc=$?
 assert_eq "evmon alerts without alerts: exits 1" 1 "$rc"
 assert_contains "and says why" "$out" "has no 'alerts:' section"
+printf 'rules: []\n' >"$T/rules.yaml"
+rc=0
+out=$("$EVMON" alerts -c "$T/rules.yaml" 2>&1) || rc=$?
+assert_eq "evmon alerts on a file that is neither an agent's nor a hub's exits 1" 1 "$rc"
+assert_contains "and says so" "$out" "$T/rules.yaml is neither an agent's configuration"
 
 finish

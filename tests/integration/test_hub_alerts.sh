@@ -13,6 +13,8 @@
 #   - both reach Alertmanager (read back from its API with their labels),
 #     the retained MQTT state under <prefix>/alerts/..., InfluxDB (`alert`
 #     points) and the log;
+#   - `evmon alerts -c hub.yaml` lists the firing cluster alert from the
+#     hub's state file, as it lists an agent's (and --json too);
 #   - a restart does not announce them again (state file);
 #   - a new summary with a lower peak resolves headroom_low: the retained
 #     message is cleared and Alertmanager drops it.
@@ -107,6 +109,14 @@ assert_contains "the retained state carries the value" "$msg" '"value":10'
 assert_contains "and the severity" "$msg" '"severity":"warn"'
 wait_until 10 "the cluster PUE alert's retained state too" grep -q "^$P/alerts/cluster/.*/pue_interim_high {" "$T/alerts.log"
 check "the log says FIRING" grep -q 'alert headroom_low FIRING warn' "$T/hub1.log"
+
+# the hub's file names its state file (alerts.state_file) as an agent's does
+lists_cluster_alert() { "$EVMON" alerts -c "$T/hub.yaml" | grep -q '^crit .*pue_interim_high .*scope=cluster'; }
+wait_until 10 "evmon alerts -c hub.yaml lists the firing cluster alert (pue_interim_high, crit)" lists_cluster_alert
+out=$("$EVMON" alerts -c "$T/hub.yaml")
+assert_contains "and the site's headroom_low (warn)" "$(grep '^warn .*headroom_low' <<<"$out")" "site=s1"
+assert_contains "evmon alerts --json on the hub's file" "$("$EVMON" alerts --json -c "$T/hub.yaml")" \
+    '"alertname":"pue_interim_high"'
 
 alert_point() {
     [ "$(influx_rows evmon "SELECT \"state\" FROM \"alert\" WHERE alertname = 'headroom_low' AND site = 's1'" | cut -f2 | tail -n 1)" = firing ]

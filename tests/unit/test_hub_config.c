@@ -1,7 +1,7 @@
 /*
  * test_hub_config.c - the hub's YAML file: defaults, every section read
  * (the agent's spool:, http: and alerts: sections too), powers, hub-file
- * detection, and problems reported as FILE:LINE naming the field.
+ * detection (and whose file: agent's, hub's, neither), and problems reported as FILE:LINE naming the field.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -265,6 +265,31 @@ static void test_detect(void **state)
     assert_false(ev_hub_config_detect("/nonexistent/evmon.yaml"));
 }
 
+/* Whose file it is, for the commands that take either (evmon alerts). */
+static void test_config_kind(void **state)
+{
+    static const struct {
+        const char *text;
+        ev_config_kind kind;
+    } cases[] = {
+        {"hub:\n  id: x\n", EV_CONFIG_HUB},
+        {"agent: {id: a}\nhub: {id: h}\n", EV_CONFIG_HUB}, /* hub: wins: its loader names the stray key */
+        {"agent:\n  id: x\nhubby: 1\n", EV_CONFIG_AGENT},
+        {"rules: []\n", EV_CONFIG_NEITHER},
+        {"{}\n", EV_CONFIG_NEITHER},
+        {"- agent\n", EV_CONFIG_UNREADABLE}, /* not a mapping */
+        {"agent: [\n", EV_CONFIG_UNREADABLE}, /* not YAML */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file(cases[i].text);
+        ev_config_kind k = ev_config_kind_of(path);
+        unlink(path);
+        if (k != cases[i].kind)
+            fail_msg("'%s': kind %d, expected %d", cases[i].text, (int)k, (int)cases[i].kind);
+    }
+    assert_int_equal(ev_config_kind_of("/nonexistent/evmon.yaml"), EV_CONFIG_UNREADABLE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_problems_name_line_and_field),
         cmocka_unit_test(test_top_level_shape),
         cmocka_unit_test(test_detect),
+        cmocka_unit_test(test_config_kind),
     };
     return cmocka_run_group_tests_name("hub_config", tests, NULL, NULL);
 }
