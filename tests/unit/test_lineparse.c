@@ -14,29 +14,7 @@
 
 #include "agent/lineparse.h"
 #include "agent/lineproto.h"
-
-typedef struct {
-    ev_batch *b;
-    ev_buf out;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    f->b = ev_batch_new();
-    ev_buf_init(&f->out);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    ev_batch_free(f->b);
-    ev_buf_free(&f->out);
-    free(f);
-    return 0;
-}
+#include "fixture_batch.h"
 
 /* Parse one line that must be good; return its point. */
 static const ev_point *good(fx *f, const char *line)
@@ -63,13 +41,6 @@ static void bad(fx *f, const char *line, unsigned col, const char *msg)
         fail_msg("'%s': message '%s' lacks '%s'", line, err.msg, msg);
     if (err.col != col)
         fail_msg("'%s': error at col %u, expected %u (%s)", line, err.col, col, err.msg);
-}
-
-static const char *reencode(fx *f, const ev_point *p)
-{
-    ev_buf_reset(&f->out);
-    assert_int_equal(ev_lp_point(&f->out, p, EV_PREC_NS), 0);
-    return ev_buf_cstr(&f->out);
 }
 
 static void test_simple_line(void **state)
@@ -175,7 +146,7 @@ static void test_round_trip_through_encoder(void **state)
         ev_lp_error err = {0};
         ev_batch_clear(f->b);
         assert_int_equal(ev_lp_parse_line(f->b, lines[i], n, EV_PREC_NS, &err), 1);
-        assert_string_equal(reencode(f, &f->b->pts[0]), lines[i]);
+        assert_string_equal(fx_encode(f, &f->b->pts[0], EV_PREC_NS), lines[i]);
     }
 }
 
@@ -283,14 +254,14 @@ static void test_payload_of_lines(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_simple_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_field_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timestamps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_round_trip_through_encoder, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_refusal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_payload_of_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_simple_line, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_escaping, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_field_types, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_timestamps, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_through_encoder, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_every_refusal, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_limits, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_payload_of_lines, fx_batch_setup, fx_batch_teardown),
     };
     return cmocka_run_group_tests_name("lineparse", tests, NULL, NULL);
 }

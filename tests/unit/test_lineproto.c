@@ -13,35 +13,11 @@
 #include <string.h>
 
 #include "agent/lineproto.h"
-
-typedef struct {
-    ev_batch *b;
-    ev_buf out;
-} fx;
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    f->b = ev_batch_new();
-    ev_buf_init(&f->out);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    ev_batch_free(f->b);
-    ev_buf_free(&f->out);
-    free(f);
-    return 0;
-}
+#include "fixture_batch.h"
 
 static const char *encode_one(fx *f, ev_precision prec)
 {
-    ev_buf_reset(&f->out);
-    assert_int_equal(ev_lp_point(&f->out, &f->b->pts[f->b->n - 1], prec), 0);
-    return ev_buf_cstr(&f->out);
+    return fx_encode(f, &f->b->pts[f->b->n - 1], prec);
 }
 
 static void test_simple_point(void **state)
@@ -228,16 +204,16 @@ static void test_encode_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_simple_point, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_newlines_never_split_a_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backslash_never_eats_a_delimiter, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_number_types, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_float_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_non_finite_skipped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batch_and_empty_tags, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_float_fast_path_same_text, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_encode_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_simple_point, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_escaping, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_newlines_never_split_a_line, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_backslash_never_eats_a_delimiter, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_number_types, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_float_round_trip, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_non_finite_skipped, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_and_empty_tags, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_float_fast_path_same_text, fx_batch_setup, fx_batch_teardown),
+        cmocka_unit_test_setup_teardown(test_encode_once, fx_batch_setup, fx_batch_teardown),
     };
     return cmocka_run_group_tests_name("lineproto", tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "agent/profile.h"
+#include "fixture_profile.h"
 
 static const char yaml[] =
     "name: merge-test\n"
@@ -45,19 +46,8 @@ typedef struct {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    char path[] = "/tmp/test_profile_eval_merge.XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, yaml, sizeof yaml - 1), (ssize_t)(sizeof yaml - 1));
-    close(fd);
-    ev_diag d = {0};
     f->set = ev_profiles_new();
-    int rc = ev_profiles_load_file(f->set, path, &d);
-    unlink(path);
-    if (d.n)
-        ev_diag_print(&d, stderr);
-    ev_diag_free(&d);
-    assert_int_equal(rc, 0);
+    fx_profile_load(f->set, yaml);
     f->p = ev_profiles_find(f->set, "merge-test");
     assert_non_null(f->p);
     f->rs = ev_rowset_new(f->p);

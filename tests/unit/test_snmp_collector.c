@@ -10,18 +10,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <cmocka.h>
 
 #include "agent/log.h"
 #include "collectors/snmp.h"
+#include "fixture_collector.h"
 
 static const char profile_yaml[] =
     "name: silent-test\n"
@@ -31,69 +25,17 @@ static const char profile_yaml[] =
     "  - {name: ca, oid: 1.3.6.1.4.1.99.3.1.2, type: column, measurement: t, field: ca}\n";
 
 typedef struct {
-    int results;
-    ev_poll_status status;
-    char error[400];
-    uint64_t duration_us;
-    unsigned requests;
-} sink_state;
-
-static void sink(void *ud, const ev_poll_result *r)
-{
-    sink_state *s = ud;
-    s->results++;
-    s->status = r->status;
-    snprintf(s->error, sizeof s->error, "%s", r->error ? r->error : "");
-    s->duration_us = r->duration_us;
-    s->requests = r->requests;
-    assert_non_null(r->dev);
-}
-
-typedef struct {
-    int silent_fd;
-    char address[64];
-    ev_profile_set *set;
-    const ev_profile *profile;
-    ev_config cfg;
-    ev_device_cfg dev;
-    ev_loop *loop;
+    fx_collector x;
+    ev_device_cfg dev; /* pdu-silent: 2 tries of 150 ms */
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    f->silent_fd = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(f->silent_fd >= 0);
-    assert_int_equal(bind(f->silent_fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(f->silent_fd, (struct sockaddr *)&sa, &len), 0);
-    snprintf(f->address, sizeof f->address, "127.0.0.1:%u", ntohs(sa.sin_port));
-
-    char path[] = "/tmp/test_snmp_collector.XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, profile_yaml, sizeof profile_yaml - 1), (ssize_t)(sizeof profile_yaml - 1));
-    close(fd);
-    ev_diag d = {0};
-    f->set = ev_profiles_new();
-    assert_int_equal(ev_profiles_load_file(f->set, path, &d), 0);
-    unlink(path);
-    ev_diag_free(&d);
-    f->profile = ev_profiles_find(f->set, "silent-test");
-    assert_non_null(f->profile);
-
-    f->cfg = (ev_config){.site = "s1", .hall = "h1"};
-    f->dev = (ev_device_cfg){
-        .name = "pdu-silent",
-        .profile_name = "silent-test",
-        .profile = f->profile,
-        .address = f->address,
-        .role = EV_ROLE_IT,
-        .snmp = {.version = EV_SNMP_V2C, .community = "public", .timeout_ms = 150, .retries = 1,
-                 .max_repetitions = 10},
-    };
-    f->loop = ev_loop_new();
+    fx_collector_init(&f->x, FX_SILENT_UDP);
+    fx_profile_load(f->x.set, profile_yaml);
+    f->dev = fx_snmp_dev(&f->x, "pdu-silent", "silent-test", 150);
+    assert_non_null(f->dev.profile);
     *state = f;
     return 0;
 }
@@ -101,38 +43,28 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    ev_loop_free(f->loop);
-    ev_profiles_free(f->set);
-    close(f->silent_fd);
+    fx_collector_fini(&f->x);
     free(f);
     return 0;
-}
-
-static bool run_until_idle(fixture *f, ev_collector *c, uint64_t deadline_ms)
-{
-    uint64_t end = ev_now_ms() + deadline_ms;
-    while (ev_collector_busy(c) && ev_now_ms() < end)
-        ev_loop_once(f->loop, 50);
-    return ev_collector_busy(c) == 0;
 }
 
 static void timeout_costs_retries_times_timeout(void **state)
 {
     fixture *f = *state;
-    sink_state s = {0};
+    fx_sink s = {0};
     const ev_device_cfg *devs[] = {&f->dev};
-    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector *c = ev_snmp_collector_new(f->x.loop, &f->x.cfg, devs, 1, fx_sink_record, &s);
     assert_non_null(c);
     ev_collector_poll(c, ev_wall_ns());
     assert_int_equal(ev_collector_busy(c), 1);
-    assert_int_equal(s.results, 0); /* nothing is decided inside poll */
-    assert_true(run_until_idle(f, c, 3000));
-    assert_int_equal(s.results, 1);
-    assert_int_equal(s.status, EV_POLL_TIMEOUT);
-    assert_string_equal(s.error, "timeout after 2 tries (150 ms each)");
-    assert_true(s.duration_us >= 300000);
-    assert_true(s.duration_us < 1500000);
-    assert_int_equal(s.requests, 2); /* the request and one retry */
+    assert_int_equal(s.n, 0); /* nothing is decided inside poll */
+    assert_true(fx_run_until_idle(f->x.loop, c, 3000));
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.last.status, EV_POLL_TIMEOUT);
+    assert_string_equal(s.last.error, "timeout after 2 tries (150 ms each)");
+    assert_true(s.last.duration_us >= 300000);
+    assert_true(s.last.duration_us < 1500000);
+    assert_int_equal(s.last.requests, 2); /* the request and one retry */
     ev_snmp_stats st;
     ev_snmp_collector_stats(c, &st);
     assert_int_equal(st.timeouts, 1);
@@ -143,9 +75,9 @@ static void timeout_costs_retries_times_timeout(void **state)
 static void busy_device_is_late_and_skipped(void **state)
 {
     fixture *f = *state;
-    sink_state s = {0};
+    fx_sink s = {0};
     const ev_device_cfg *devs[] = {&f->dev};
-    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector *c = ev_snmp_collector_new(f->x.loop, &f->x.cfg, devs, 1, fx_sink_record, &s);
     ev_collector_poll(c, ev_wall_ns());
     ev_collector_poll(c, ev_wall_ns()); /* still waiting for the first */
     ev_snmp_stats st;
@@ -153,60 +85,60 @@ static void busy_device_is_late_and_skipped(void **state)
     assert_int_equal(st.late, 1);
     assert_int_equal(st.polls, 1);
     assert_int_equal(ev_collector_busy(c), 1);
-    assert_true(run_until_idle(f, c, 3000));
-    assert_int_equal(s.results, 1); /* one result, not two */
+    assert_true(fx_run_until_idle(f->x.loop, c, 3000));
+    assert_int_equal(s.n, 1); /* one result, not two */
     ev_collector_free(c);
 }
 
 static void v3_unknown_engine_never_blocks_poll(void **state)
 {
     fixture *f = *state;
-    sink_state s = {0};
+    fx_sink s = {0};
     f->dev.snmp = (ev_snmp_cfg){.version = EV_SNMP_V3, .user = "evmon", .level = EV_SEC_AUTHPRIV,
                                 .auth_protocol = "SHA-256", .auth_password = "authpass1",
                                 .priv_protocol = "AES", .priv_password = "privpass1",
                                 .timeout_ms = 300, .retries = 1, .max_repetitions = 10};
     const ev_device_cfg *devs[] = {&f->dev};
-    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector *c = ev_snmp_collector_new(f->x.loop, &f->x.cfg, devs, 1, fx_sink_record, &s);
     assert_non_null(c);
     uint64_t t0 = ev_now_us();
     ev_collector_poll(c, ev_wall_ns());
     uint64_t in_poll = ev_now_us() - t0;
     assert_true(in_poll < 100000); /* a blocking engine-ID probe would take 600 ms */
-    assert_true(run_until_idle(f, c, 3000));
-    assert_int_equal(s.status, EV_POLL_TIMEOUT);
-    assert_non_null(strstr(s.error, "during SNMPv3 engine ID discovery"));
+    assert_true(fx_run_until_idle(f->x.loop, c, 3000));
+    assert_int_equal(s.last.status, EV_POLL_TIMEOUT);
+    assert_non_null(strstr(s.last.error, "during SNMPv3 engine ID discovery"));
     ev_collector_free(c);
 }
 
 static void short_v3_password_is_a_clear_error(void **state)
 {
     fixture *f = *state;
-    sink_state s = {0};
+    fx_sink s = {0};
     f->dev.snmp = (ev_snmp_cfg){.version = EV_SNMP_V3, .user = "evmon", .level = EV_SEC_AUTHNOPRIV,
                                 .auth_protocol = "SHA", .auth_password = "short",
                                 .timeout_ms = 100, .retries = 0, .max_repetitions = 10};
     const ev_device_cfg *devs[] = {&f->dev};
-    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector *c = ev_snmp_collector_new(f->x.loop, &f->x.cfg, devs, 1, fx_sink_record, &s);
     ev_collector_poll(c, ev_wall_ns());
-    assert_true(run_until_idle(f, c, 1000));
-    assert_int_equal(s.status, EV_POLL_ERROR);
-    assert_non_null(strstr(s.error, "shorter than 8 characters"));
+    assert_true(fx_run_until_idle(f->x.loop, c, 1000));
+    assert_int_equal(s.last.status, EV_POLL_ERROR);
+    assert_non_null(strstr(s.last.error, "shorter than 8 characters"));
     ev_collector_free(c);
 }
 
 static void missing_profile_is_an_error(void **state)
 {
     fixture *f = *state;
-    sink_state s = {0};
+    fx_sink s = {0};
     f->dev.profile = NULL;
     f->dev.profile_name = "nope";
     const ev_device_cfg *devs[] = {&f->dev};
-    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector *c = ev_snmp_collector_new(f->x.loop, &f->x.cfg, devs, 1, fx_sink_record, &s);
     ev_collector_poll(c, ev_wall_ns());
-    assert_int_equal(s.results, 1);
-    assert_int_equal(s.status, EV_POLL_ERROR);
-    assert_non_null(strstr(s.error, "profile 'nope' not loaded"));
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.last.status, EV_POLL_ERROR);
+    assert_non_null(strstr(s.last.error, "profile 'nope' not loaded"));
     assert_int_equal(ev_collector_busy(c), 0);
     ev_collector_free(c);
 }
@@ -216,7 +148,7 @@ static void missing_profile_is_an_error(void **state)
 static void error_logged_once_per_state_change(void **state)
 {
     fixture *f = *state;
-    sink_state s = {0};
+    fx_sink s = {0};
     char path[] = "/tmp/test_snmp_collector_log.XXXXXX";
     int logfd = mkstemp(path);
     assert_true(logfd >= 0);
@@ -228,10 +160,10 @@ static void error_logged_once_per_state_change(void **state)
     f->dev.snmp.timeout_ms = 50;
     f->dev.snmp.retries = 0;
     const ev_device_cfg *devs[] = {&f->dev};
-    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, 1, sink, &s);
+    ev_collector *c = ev_snmp_collector_new(f->x.loop, &f->x.cfg, devs, 1, fx_sink_record, &s);
     for (int k = 0; k < 3; k++) {
         ev_collector_poll(c, ev_wall_ns());
-        assert_true(run_until_idle(f, c, 2000));
+        assert_true(fx_run_until_idle(f->x.loop, c, 2000));
     }
     ev_collector_free(c);
 
@@ -239,7 +171,7 @@ static void error_logged_once_per_state_change(void **state)
     dup2(saved, STDERR_FILENO);
     close(saved);
     ev_log_set_level(EV_LOG_ERR);
-    assert_int_equal(s.results, 3);
+    assert_int_equal(s.n, 3);
     char buf[4096] = {0};
     ssize_t n = pread(logfd, buf, sizeof buf - 1, 0);
     close(logfd);
@@ -256,7 +188,7 @@ static void starts_are_spread_over_the_interval(void **state)
 {
     fixture *f = *state;
     enum { N = 40 };
-    sink_state s = {0};
+    fx_sink s = {0};
     ev_device_cfg devs_cfg[N];
     const ev_device_cfg *devs[N];
     char names[N][16];
@@ -266,8 +198,8 @@ static void starts_are_spread_over_the_interval(void **state)
         devs_cfg[i].name = names[i];
         devs[i] = &devs_cfg[i];
     }
-    f->cfg.interval_ms = 10000; /* 40 devices: the minimum rate, 2,000 starts/s */
-    ev_collector *c = ev_snmp_collector_new(f->loop, &f->cfg, devs, N, sink, &s);
+    f->x.cfg.interval_ms = 10000; /* 40 devices: the minimum rate, 2,000 starts/s */
+    ev_collector *c = ev_snmp_collector_new(f->x.loop, &f->x.cfg, devs, N, fx_sink_record, &s);
     assert_non_null(c);
     uint64_t t0 = ev_now_us();
     ev_collector_poll(c, ev_wall_ns());
@@ -278,15 +210,15 @@ static void starts_are_spread_over_the_interval(void **state)
     assert_int_equal(st.requests, 1);          /* but only the first one started */
     uint64_t end = ev_now_ms() + 2000;
     while (st.requests < N && ev_now_ms() < end) {
-        ev_loop_once(f->loop, 5);
+        ev_loop_once(f->x.loop, 5);
         ev_snmp_collector_stats(c, &st);
     }
     assert_int_equal(st.requests, N);
     /* 39 more starts at 2 a millisecond, less the bucket's 4 ms */
     assert_true(ev_now_us() - t0 >= 15000);
-    assert_true(run_until_idle(f, c, 3000));
-    assert_int_equal(s.results, N);
-    assert_int_equal(s.status, EV_POLL_TIMEOUT);
+    assert_true(fx_run_until_idle(f->x.loop, c, 3000));
+    assert_int_equal(s.n, N);
+    assert_int_equal(s.last.status, EV_POLL_TIMEOUT);
     ev_collector_free(c);
 }
 

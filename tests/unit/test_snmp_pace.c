@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "collectors/snmp_int.h"
+#include "fixture_profile.h"
 
 /* Start `n` devices through the bucket, asking again when it says; the
  * time (us after begin) the last one starts at. */
@@ -93,26 +94,12 @@ static const char yaml_b[] = "name: slot-b\n"
                              "metrics:\n"
                              "  - {name: c, oid: 1.3.6.1.4.1.99.3.1.2, type: column, measurement: t, field: c}\n";
 
-static void load(ev_profile_set *set, const char *yaml)
-{
-    char path[] = "/tmp/test_snmp_pace.XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
-    close(fd);
-    ev_diag d = {0};
-    int rc = ev_profiles_load_file(set, path, &d);
-    unlink(path);
-    ev_diag_free(&d);
-    assert_int_equal(rc, 0);
-}
-
 static void slots_are_reused_per_profile(void **state)
 {
     (void)state;
     ev_profile_set *set = ev_profiles_new();
-    load(set, yaml_a);
-    load(set, yaml_b);
+    fx_profile_load(set, yaml_a);
+    fx_profile_load(set, yaml_b);
     const ev_profile *a = ev_profiles_find(set, "slot-a"), *b = ev_profiles_find(set, "slot-b");
     ev_snmp_slots *s = ev_snmp_slots_new();
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "collectors/snmp_int.h"
+#include "fixture_profile.h"
 
 /* Two scalars (S1, S2) and three columns (CA, CB, CC) under .1.3.6.1.4.1.99. */
 static const char profile_yaml[] =
@@ -52,19 +53,8 @@ static size_t fetch_pos(const ev_profile *p, const char *dotted)
 static int setup_common(void **state, bool v1, unsigned reps)
 {
     fixture *f = calloc(1, sizeof *f);
-    char path[] = "/tmp/test_snmp_walk.XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, profile_yaml, sizeof profile_yaml - 1), (ssize_t)(sizeof profile_yaml - 1));
-    close(fd);
-    ev_diag d = {0};
     f->set = ev_profiles_new();
-    int rc = ev_profiles_load_file(f->set, path, &d);
-    unlink(path);
-    if (d.n)
-        ev_diag_print(&d, stderr);
-    ev_diag_free(&d);
-    assert_int_equal(rc, 0);
+    fx_profile_load(f->set, profile_yaml);
     f->p = ev_profiles_find(f->set, "walktest");
     assert_non_null(f->p);
     f->rs = ev_rowset_new(f->p);
