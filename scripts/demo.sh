@@ -108,7 +108,10 @@ banner() {
 }
 
 # The latest point of each device's total (or of each phase when a profile
-# gives no total), from InfluxDB.
+# gives no total), from InfluxDB. No sum: the devices sit at different levels
+# (a UPS output feeds the PDUs below it, the intake meter covers everything),
+# so adding them would count the same load twice (the energy model's
+# topology, docs/ENERGY.md, is what adds them up rightly).
 table() {
     INFLUX_EPOCH=s influx_rows "$DB" \
         "SELECT active_power_w, energy_wh FROM power WHERE time > now() - 5m AND outlet = '' GROUP BY device, phase ORDER BY time DESC LIMIT 1" |
@@ -129,16 +132,11 @@ if not rows:
     print("  (no readings in InfluxDB yet)")
     sys.exit(0)
 print("  %-10s %-6s %12s %14s  %s" % ("device", "phase", "power W", "energy kWh", "last"))
-sum_w = 0.0
 for d, ph, p, e, t in rows:
     pw = "%.0f" % float(p) if p else "-"
-    if p and ph == "total":
-        sum_w += float(p)
     kwh = "%.2f" % (float(e) / 1000) if e else "-"
     when = time.strftime("%H:%M:%S", time.localtime(int(t))) if t else "-"
     print("  %-10s %-6s %12s %14s  %s" % (d, ph, pw, kwh, when))
-if sum_w:
-    print("  %-10s %-6s %12.0f" % ("fleet", "total", sum_w))
 '
 }
 
