@@ -83,6 +83,21 @@ assert_eq "status is retained \"offline\" after a graceful stop" offline "$(mqtt
 check "the graceful stop was a clean DISCONNECT (so \"offline\" was not the will)" \
     grep -q "Client $AG disconnected\." "$BROKER_LOG"
 
+# A graceful stop with data not yet flushed (flush-ms 0: the last rounds may
+# still be in Paho's hands): every message reaches the broker, and all of
+# them before the retained "offline".
+spawn unflushed "$OUTSEND" mqtt "$MQTT_URL" --prefix "$P" --agent-id ag3 --site s3 --hall h3 \
+    --devices 10 --points 1 --rounds 20 --every 50 --flush-ms 0 --hold
+UNF_PID=$SPAWNED_PID
+wait_until 10 "outsend wrote its 20 rounds" grep -q '^in=' "$T/unflushed.log"
+wait_until 10 "ag3 is connected (\"online\")" grep -q "^$P/agents/ag3/status 6f6e6c696e65" "$T/sub.log"
+kill -TERM "$UNF_PID"
+wait_until 10 "outsend stops on SIGTERM" sh -c "! kill -0 $UNF_PID 2>/dev/null"
+wait_until 5 "ag3's status is retained \"offline\"" grep -q "^$P/agents/ag3/status 6f66666c696e65" "$T/sub.log"
+assert_eq "all 200 messages delivered at a graceful stop" 200 "$(grep -c "^$P/s3/h3/" "$T/sub.log")"
+assert_eq "and all of them before \"offline\"" 200 \
+    "$(sed -n "1,/^${P//\//\\/}\/agents\/ag3\/status 6f66666c696e65/p" "$T/sub.log" | grep -c "^$P/s3/h3/")"
+
 spawn send2 "$OUTSEND" mqtt "$MQTT_URL" --prefix "$P" --agent-id "$AG" --devices 1 --points 1 --hold
 SEND_PID=$SPAWNED_PID
 wait_until 10 "status is \"online\" again after reconnecting" status_is online
