@@ -60,11 +60,10 @@ static void to_value(const ev_mb_value *mv, ev_value *v)
 }
 
 /* Every read whose request was answered -> a row of its column. */
-static void decode_all(mb_dev *d)
+static void decode_all(mb_dev *d, ev_rowset *rs)
 {
     static const ev_oid no_index = {.len = 0};
     const ev_mb_plan *p = d->plan;
-    ev_rowset_clear(d->rs);
     for (size_t i = 0; i < d->nreads; i++) {
         size_t r = p->req_of[i];
         if (!d->req_ok[r])
@@ -73,7 +72,7 @@ static void decode_all(mb_dev *d)
         ev_value v;
         ev_mb_decode(&d->reads[i], d->buf + d->req_at[r] + p->offset[i], &mv);
         to_value(&mv, &v);
-        ev_rowset_add(d->rs, i, &no_index, &v);
+        ev_rowset_add(rs, i, &no_index, &v);
     }
 }
 
@@ -108,15 +107,25 @@ void mb_dev_report(mb_dev *d, ev_poll_status st, const char *why)
     c->sink(c->ud, &r);
 }
 
+/* The rowset lives only while a finished poll is decoded and evaluated:
+ * a profile's rowset is ~12 KB (an OID-sized index per value), which kept
+ * per device was most of the collector's memory; a poll's ~20 small
+ * allocations cost far less than the evaluation itself. */
 static void finish(mb_dev *d, ev_poll_status fail_status)
 {
     mb_collector *c = d->c;
     ev_poll_status st = d->ok_reqs == d->plan->nreqs ? EV_POLL_OK
                         : d->ok_reqs                  ? EV_POLL_PARTIAL
                                                       : fail_status;
+    ev_rowset *rs = ev_rowset_new(d->cfg->profile);
+    if (!rs) {
+        mb_dev_report(d, EV_POLL_ERROR, "out of memory decoding the answers");
+        return;
+    }
     ev_batch_clear(c->batch);
-    decode_all(d); /* values of unanswered requests stay absent (and are traced so) */
-    ev_profile_eval(d->cfg->profile, d->rs, &d->base, d->ts_ns, c->batch, c->obs.trace, c->obs.ud);
+    decode_all(d, rs); /* values of unanswered requests stay absent (and are traced so) */
+    ev_profile_eval(d->cfg->profile, rs, &d->base, d->ts_ns, c->batch, c->obs.trace, c->obs.ud);
+    ev_rowset_free(rs);
     if (d->nerr > 1) {
         size_t n = strlen(d->err);
         snprintf(d->err + n, sizeof d->err - n, " (and %u more problems)", d->nerr - 1);
@@ -176,8 +185,7 @@ static void on_job(mb_job *j)
         c->obs.request(c->obs.ud, d->cfg, &info);
     }
     switch (j->outcome) {
-    case MB_J_OK:
-        memcpy(d->buf + d->req_at[d->next], j->data, (size_t)j->count * sizeof *j->data);
+    case MB_J_OK: /* the answer is in d->buf already (send_next) */
         d->req_ok[d->next] = 1;
         d->ok_reqs++;
         break;
@@ -227,6 +235,7 @@ static void send_next(mb_dev *d)
     j->fc = q->fc;
     j->addr = q->addr;
     j->count = q->count;
+    j->data = d->buf + d->req_at[d->next];
     j->timeout_ms = m->timeout_ms;
     j->retries = m->retries;
     j->exception = 0;
@@ -406,8 +415,7 @@ mb_dev *mb_dev_new(mb_collector *c, const ev_config *agent, const ev_device_cfg 
     d->buf = calloc(words ? words : 1, sizeof *d->buf);
     d->req_at = calloc(nreq ? nreq : 1, sizeof *d->req_at);
     d->req_ok = calloc(nreq ? nreq : 1, 1);
-    d->rs = ev_rowset_new(cfg->profile);
-    if (!d->buf || !d->req_at || !d->req_ok || !d->rs)
+    if (!d->buf || !d->req_at || !d->req_ok)
         goto oom;
     if (cfg->modbus.transport == EV_MB_RTU)
         d->line = line_for(c, cfg, tr, old); /* NULL: reported, and at each poll */
@@ -428,7 +436,6 @@ void mb_dev_delete(mb_dev *d)
     free(d->buf);
     free(d->req_at);
     free(d->req_ok);
-    ev_rowset_free(d->rs);
     free(d);
 }
 

@@ -31,10 +31,9 @@ typedef struct mb_dev {
     ev_mb_plan merged, single;
     const ev_mb_plan *plan;
     bool want_single;      /* a merged request hit a hole: unmerge next poll */
-    uint16_t *buf;         /* answers, request after request */
+    uint16_t *buf;         /* answers, request after request (the transports write into it) */
     size_t *req_at;        /* per request: where its answer starts in buf */
     uint8_t *req_ok;
-    ev_rowset *rs;
     ev_tagset base;
     mb_tcp_link *link;     /* one of these two, not owned */
     mb_rtu_line *line;

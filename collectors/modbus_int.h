@@ -48,7 +48,8 @@ struct mb_job {
     bool crc;                     /* MB_J_BAD: the last try failed its CRC (serial lines) */
     bool reconnected;             /* this request opened the connection or line again after it had been up */
     uint64_t sent_us, rtt_us;
-    uint16_t data[EV_MB_MAX_BITS]; /* words, or one 0/1 per bit */
+    uint16_t *data;               /* the submitter's buffer for the answer: count words, or one
+                                     0/1 per bit; written only by an answer that is OK */
     char err[200];
     /* transport scratch */
     uint16_t tid;
