@@ -4,7 +4,8 @@
 #   make check      install what is missing and run every test (unit, sanitizers, valgrind, integration)
 #   make unit       cmocka unit tests only          make asan   unit tests under ASan+UBSan
 #   make valgrind   unit tests under valgrind       make integration  tests against real servers
-#   make bench      10,000 simulated PDUs polled by evmon, collectd and snmp_exporter (docs/PERFORMANCE.md)
+#   make bench      10,000 simulated PDUs polled by evmon, collectd and snmp_exporter; 2,000 Modbus meters
+#                   polled by evmon (docs/PERFORMANCE.md)
 
 CC      ?= cc
 O       ?= build
@@ -79,6 +80,17 @@ $(O)/sim/modbussim: $(O)/obj/tests/sim/modbussim.o $(O)/libevmon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# the Modbus TCP fleet simulator (tests/sim/modbusfleet.c) and the parts its unit test links
+SIMMBOBJ := $(O)/obj/tests/sim/modbus_frame.o $(O)/obj/tests/sim/modbus_image.o
+all: $(O)/sim/modbusfleet
+$(O)/sim/modbusfleet: $(O)/obj/tests/sim/modbusfleet.o $(SIMMBOBJ) $(O)/libevmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/tests/test_sim_modbus: tests/unit/test_sim_modbus.c $(SIMMBOBJ) $(O)/libevmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) $(TESTLIBS)
+
 $(O)/tests/%: tests/unit/%.c $(O)/libevmon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libevmon.a $(LIBS) $(TESTLIBS)
@@ -126,7 +138,7 @@ demo: deps
 
 bench: all
 	@scripts/deps.sh bench
-	@EVMON=$(O)/evmon SNMPFLEET=$(O)/sim/snmpfleet tests/bench/run.sh
+	@EVMON=$(O)/evmon SNMPFLEET=$(O)/sim/snmpfleet MODBUSFLEET=$(O)/sim/modbusfleet tests/bench/run.sh
 
 install: all
 	@DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" O="$(O)" scripts/install.sh
