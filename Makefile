@@ -42,8 +42,9 @@ UNITBIN := $(UNITSRC:tests/unit/%.c=$(O)/tests/%)
 TOOLSRC := $(wildcard tests/tools/*.c)
 TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(O)/tools/%)
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
-# the SNMP fleet simulator (tests/sim/snmpfleet.c) and the parts its unit test links
-SIMSNMPOBJ := $(O)/obj/tests/sim/snmp_ber.o $(O)/obj/tests/sim/snmp_mib.o
+# the SNMP fleet simulator (tests/sim/snmpfleet.c) and the parts its unit test links;
+# tests/sim/fleet.c is what it shares with the Modbus fleet simulator
+SIMSNMPOBJ := $(O)/obj/tests/sim/snmp_ber.o $(O)/obj/tests/sim/snmp_mib.o $(O)/obj/tests/sim/fleet.o
 
 .PHONY: all deps demo check unit asan valgrind integration bench clean install fuzz fuzz-build
 all: $(O)/evmon $(TOOLBIN) $(O)/sim/snmpfleet
@@ -81,7 +82,7 @@ $(O)/sim/modbussim: $(O)/obj/tests/sim/modbussim.o $(O)/libevmon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # the Modbus TCP fleet simulator (tests/sim/modbusfleet.c) and the parts its unit test links
-SIMMBOBJ := $(O)/obj/tests/sim/modbus_frame.o $(O)/obj/tests/sim/modbus_image.o
+SIMMBOBJ := $(O)/obj/tests/sim/modbus_frame.o $(O)/obj/tests/sim/modbus_image.o $(O)/obj/tests/sim/fleet.o
 all: $(O)/sim/modbusfleet
 $(O)/sim/modbusfleet: $(O)/obj/tests/sim/modbusfleet.o $(SIMMBOBJ) $(O)/libevmon.a
 	@mkdir -p $(dir $@)

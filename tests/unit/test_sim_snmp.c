@@ -5,8 +5,11 @@
  * responses we encode parse with Net-SNMP's parser to the values we put
  * in (every type, signs and edges); truncated and malformed datagrams
  * are refused without reading past them; the snmprec reader reports
- * FILE:LINE; lookups and moving values (drift, counters, wraps).
+ * FILE:LINE; lookups and moving values (drift, counters, wraps). And
+ * what both fleet simulators share (tests/sim/fleet.c): device addresses,
+ * the spread of fault shares, the options every fleet takes.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +21,7 @@
 #include <cmocka.h>
 
 #include "collectors/snmp_int.h"
+#include "tests/sim/fleet.h"
 #include "tests/sim/snmp_ber.h"
 #include "tests/sim/snmp_mib.h"
 
@@ -381,6 +385,110 @@ static void test_mib_motion(void **state)
     free(path);
 }
 
+static const char *addr_of(struct in_addr base, unsigned i, char *buf)
+{
+    struct in_addr a = fleet_dev_addr(base, i);
+    return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static void test_fleet_addresses(void **state)
+{
+    (void)state;
+    char buf[INET_ADDRSTRLEN];
+    sim_fleet fl;
+    fleet_init(&fl, "test", "127.2.0.1", 1161);
+    assert_string_equal(addr_of(fl.base, 0, buf), "127.2.0.1");
+    assert_string_equal(addr_of(fl.base, 249, buf), "127.2.0.250"); /* last octet 1..250 */
+    assert_string_equal(addr_of(fl.base, 250, buf), "127.2.1.1");   /* then the next third octet */
+    assert_string_equal(addr_of(fl.base, 9999, buf), "127.2.39.250");
+    inet_pton(AF_INET, "127.3.255.200", &fl.base); /* from the middle, across the second octet */
+    assert_string_equal(addr_of(fl.base, 50, buf), "127.3.255.250");
+    assert_string_equal(addr_of(fl.base, 51, buf), "127.4.0.1");
+
+    fl.count = 10000;
+    inet_pton(AF_INET, "127.2.0.1", &fl.base);
+    assert_int_equal(fleet_check_base(&fl), 0);
+    inet_pton(AF_INET, "127.255.255.1", &fl.base); /* 10,000 devices from here leave 127/8 */
+    assert_int_equal(fleet_check_base(&fl), -1);
+    fl.count = 250;
+    assert_int_equal(fleet_check_base(&fl), 0);
+    const char *bad[] = {"10.0.0.1", "127.0.0.0", "127.0.0.251", "127.0.0.255"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        inet_pton(AF_INET, bad[i], &fl.base);
+        assert_int_equal(fleet_check_base(&fl), -1);
+    }
+}
+
+static void test_fleet_fault_shares(void **state)
+{
+    (void)state;
+    enum { N = 10000 };
+    static fleet_fault faults[N];
+    unsigned n[4] = {0};
+    sim_fleet fl;
+    fleet_init(&fl, "test", "127.2.0.1", 1161);
+    fl.count = N;
+    fl.faults = faults;
+    for (unsigned i = 0; i < N; i++) /* no shares: every device answers */
+        assert_int_equal(fleet_fault_of(&fl, i), FLEET_OK);
+
+    fl.silent_pct = 10, fl.slow_pct = 5, fl.error_pct = 2.5;
+    for (unsigned i = 0; i < N; i++) {
+        faults[i] = fleet_fault_of(&fl, i);
+        assert_int_equal(fleet_fault_of(&fl, i), faults[i]); /* the same device, the same fault */
+        n[faults[i]]++;
+    }
+    /* each share within a tenth of its size */
+    assert_in_range(n[FLEET_SILENT], 900, 1100);
+    assert_in_range(n[FLEET_SLOW], 450, 550);
+    assert_in_range(n[FLEET_ERROR], 225, 275);
+    /* spread evenly: every block of 100 devices has its silent ones */
+    for (unsigned b = 0; b < N; b += 100) {
+        unsigned silent = 0;
+        for (unsigned i = b; i < b + 100; i++)
+            silent += faults[i] == FLEET_SILENT;
+        assert_in_range(silent, 3, 17);
+    }
+
+    unsigned dev = 0;
+    while (faults[dev] != FLEET_SILENT)
+        dev++;
+    assert_int_equal(fleet_fault_now(&fl, dev), FLEET_SILENT);
+    fl.faults_on = false; /* SIGUSR2 */
+    assert_int_equal(fleet_fault_now(&fl, dev), FLEET_OK);
+}
+
+static void test_fleet_options(void **state)
+{
+    (void)state;
+    static const struct option opts[] = {FLEET_OPTIONS, {"walk", 1, 0, 'w'}, {0, 0, 0, 0}};
+    char *argv[] = {"x", "--count", "300", "--walk", "a.snmprec", "--base", "127.9.0.7", "--silent", "2.5",
+                    "--slow-ms", "0", "--faults-off", "--stats-every", "5", "--counter-rate", "7", NULL};
+    sim_fleet fl;
+    fleet_init(&fl, "test", "127.2.0.1", 1161);
+    assert_int_equal(fl.count, 1);
+    assert_int_equal(fl.slow_ms, 3000);
+    assert_true(fl.faults_on);
+
+    optind = 0; /* getopt starts over */
+    assert_int_equal(fleet_getopt(&fl, 16, argv, opts), 'w'); /* the simulator's own */
+    assert_string_equal(optarg, "a.snmprec");
+    assert_int_equal(fleet_getopt(&fl, 16, argv, opts), -1);
+    char buf[INET_ADDRSTRLEN];
+    assert_string_equal(inet_ntop(AF_INET, &fl.base, buf, sizeof buf), "127.9.0.7");
+    assert_int_equal(fl.count, 300);
+    assert_int_equal(fl.port, 1161);
+    assert_true(fl.silent_pct == 2.5);
+    assert_int_equal(fl.slow_ms, 0);
+    assert_false(fl.faults_on);
+    assert_int_equal(fl.stats_every, 5);
+    assert_true(fl.counter_rate == 7);
+
+    char *bad[] = {"x", "--base", "127.0.0.300", NULL};
+    optind = 0;
+    assert_int_equal(fleet_getopt(&fl, 3, bad, opts), FLEET_O_BAD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +500,9 @@ int main(void)
         cmocka_unit_test(test_mib_load_and_find),
         cmocka_unit_test(test_mib_bad_line),
         cmocka_unit_test(test_mib_motion),
+        cmocka_unit_test(test_fleet_addresses),
+        cmocka_unit_test(test_fleet_fault_shares),
+        cmocka_unit_test(test_fleet_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
