@@ -5,8 +5,13 @@
  * (modbus_plan.c: same function code, within max_gap, at most 125
  * registers) and a transport: the TCP link of its address
  * (modbus_tcp.c), shared by every unit id behind that address, or the
- * serial line it hangs on (modbus_rtu.c). ev_collector_poll() starts every
- * idle device at once; each then walks its plan one request at a time:
+ * serial line it hangs on (modbus_rtu.c). ev_collector_poll() marks every
+ * idle device due (counted busy, stamped with the cycle's time) and a
+ * token bucket (pace.c, shared with the SNMP collector) starts them from a
+ * loop timer, in rounds 10 ms apart spread over a quarter of the interval,
+ * so that a device's answers do not queue behind a whole fleet's first
+ * requests; devices behind one gateway or serial line still queue on it.
+ * Each device then walks its plan one request at a time:
  *
  *   request -> answer into the device's buffer -> next request ... ->
  *   decode every read (modbus_value.c) into the rowset ->
@@ -99,7 +104,7 @@ void mb_dev_report(mb_dev *d, ev_poll_status st, const char *why)
 {
     mb_collector *c = d->c;
     ev_poll_counters n = counters_of(d);
-    d->busy = false;
+    d->busy = d->queued = false;
     c->busy--;
     count_status(d, st);
     ev_poll_result r = {.dev = d->cfg, .status = st, .error = why, .started_us = d->started_us,
@@ -246,20 +251,30 @@ static void send_next(mb_dev *d)
         mb_rtu_submit(d->line, j);
 }
 
-static void start(mb_dev *d, int64_t ts_ns)
+/* Due this cycle: counted busy now, started by the pacer. False when the
+ * device is still busy (or still queued) from the last cycle: late, skipped. */
+static bool enqueue(mb_dev *d, int64_t ts_ns)
 {
     mb_collector *c = d->c;
     if (d->busy) {
         c->stats.late++;
         d->st.late++;
         ev_debug("modbus: device '%s' still busy from the last cycle; skipped", d->cfg->name);
-        return;
+        return false;
     }
     c->stats.polls++;
     d->st.polls++;
     c->busy++;
-    d->busy = true;
+    d->busy = d->queued = true;
     d->ts_ns = ts_ns;
+    d->started_us = ev_now_us(); /* until it starts: an abandoned queued poll reports from here */
+    d->requests = 0;
+    return true;
+}
+
+static void start(mb_dev *d)
+{
+    d->queued = false;
     d->started_us = ev_now_us();
     d->requests = d->ok_reqs = d->nerr = 0;
     d->err[0] = 0;
@@ -484,11 +499,51 @@ static void teardown(mb_collector *c)
 
 /* ---- the collector interface ---- */
 
+static void pace(mb_collector *c);
+
+static void on_pace(ev_loop *l, uint64_t id, void *ud)
+{
+    mb_collector *c = ud;
+    (void)l;
+    (void)id;
+    c->pace_timer = 0;
+    pace(c);
+}
+
+/* Start as many queued devices as the bucket allows; come back for the rest. */
+static void pace(mb_collector *c)
+{
+    size_t n = ev_pace_take(&c->pace, ev_now_us(), c->ndevs - c->next_start);
+    while (n > 0 && c->next_start < c->ndevs) {
+        mb_dev *d = c->devs[c->next_start++];
+        if (d->queued) {
+            start(d);
+            n--;
+        }
+    }
+    while (c->next_start < c->ndevs && !c->devs[c->next_start]->queued)
+        c->next_start++; /* late ones, still busy from the last cycle */
+    if (c->next_start < c->ndevs && !c->pace_timer)
+        c->pace_timer = ev_loop_after(c->loop, ev_pace_wait_ms(&c->pace), on_pace, c);
+}
+
+void mb_pace_rescan(mb_collector *c)
+{
+    c->next_start = 0;
+    ev_loop_cancel(c->loop, c->pace_timer);
+    c->pace_timer = 0;
+    pace(c);
+}
+
 static void mb_poll(ev_collector *base, int64_t ts_ns)
 {
     mb_collector *c = (mb_collector *)base;
+    size_t due = 0;
     for (size_t i = 0; i < c->ndevs; i++)
-        start(c->devs[i], ts_ns);
+        due += enqueue(c->devs[i], ts_ns);
+    c->next_start = 0;
+    ev_pace_begin(&c->pace, due, c->cfg->interval_ms, MB_PACE_TICK_MS, ev_now_us());
+    pace(c);
 }
 
 static size_t mb_busy(const ev_collector *base)
@@ -511,6 +566,7 @@ static void mb_free(ev_collector *base)
     mb_collector *c = (mb_collector *)base;
     if (!c)
         return;
+    ev_loop_cancel(c->loop, c->pace_timer);
     teardown(c);
     ev_batch_free(c->batch);
     free(c);

@@ -11,12 +11,15 @@
  * new set of links and lines (kept ones taken over), without touching
  * the running set, so that running out of memory leaves it whole.
  *
- * Commit then reports each changed or removed device that is mid-poll to
+ * Commit then reports each changed or removed device that is mid-poll, or
+ * due this cycle but not yet started by the pacer (modbus.c, pace.c), to
  * the sink at once (its old config, EV_POLL_ERROR, no points), takes its
- * request back from a link or line that stays, closes the links and lines
- * no device uses any more, and frees the old devices. A removed device
- * whose request a serial worker is running cannot be taken back: it stays
- * as a "zombie" until that request comes back, then it is freed.
+ * request back from a link or line that stays (a queued device has none
+ * out), closes the links and lines no device uses any more, and frees the
+ * old devices. A removed device whose request a serial worker is running
+ * cannot be taken back: it stays as a "zombie" until that request comes
+ * back, then it is freed. Kept devices still queued stay queued: the pacer
+ * goes on through the new set, in this cycle's bucket.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -198,9 +201,11 @@ void ev_modbus_reload_commit(ev_collector *base, ev_modbus_reload *r)
         ev_info("modbus: device '%s' %s", d->cfg->name, changed ? "changed: set up again" : "removed");
         if (!d->busy)
             continue;
+        bool queued = d->queued; /* no request out: nothing to take back */
         mb_dev_report(d, EV_POLL_ERROR, changed ? "poll abandoned: device changed by a configuration reload"
                                                 : "poll abandoned: device removed by a configuration reload");
-        detach(c, d, &r->tr);
+        if (!queued)
+            detach(c, d, &r->tr);
     }
     mb_transports_free(&c->tr, &r->tr); /* links and lines no device uses any more */
     bury(c, &r->tr);
@@ -215,6 +220,7 @@ void ev_modbus_reload_commit(ev_collector *base, ev_modbus_reload *r)
     c->devs = r->devs;
     c->ndevs = r->n;
     c->tr = r->tr;
+    mb_pace_rescan(c); /* devs[] changed under the pacer */
     ev_notice("modbus: reconfigured: %zu device(s) kept, %zu added, %zu changed, %zu removed", r->nkept, r->nadded,
               r->nchanged, nold - r->nkept - r->nchanged);
     free(r->kept);

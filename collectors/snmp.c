@@ -4,7 +4,7 @@
  * Every device has its own Net-SNMP single session (snmp_session.c) whose
  * UDP socket is watched by the shared event loop, and, while a request is
  * in flight, exactly one timer. ev_collector_poll() queues every idle
- * device, and a token bucket (snmp_pace.c) starts them spread over a
+ * device, and a token bucket (pace.c) starts them spread over a
  * quarter of the interval, all stamped with the cycle's time, so that
  * 10,000 first requests do not leave in the same instant; from then on
  * each device moves by itself:
@@ -89,7 +89,7 @@ typedef struct snmp_collector {
     ev_snmp_slots *slots;
     ev_batch *batch; /* scratch: the finishing device's points */
     netsnmp_large_fd_set fdset; /* only ever holds the fd being read */
-    ev_snmp_pace pace;  /* this cycle's starts */
+    ev_pace pace;       /* this cycle's starts */
     size_t next_start;  /* devs[] position the pacer looks at next */
     uint64_t pace_timer;
     bool closing;
@@ -817,7 +817,7 @@ static void on_pace(ev_loop *l, uint64_t id, void *ud)
 
 static void pace(snmp_collector *c)
 {
-    size_t n = ev_snmp_pace_take(&c->pace, ev_now_us(), c->ndevs - c->next_start);
+    size_t n = ev_pace_take(&c->pace, ev_now_us(), c->ndevs - c->next_start);
     while (n > 0 && c->next_start < c->ndevs) {
         snmp_dev *d = c->devs[c->next_start++];
         if (d->phase == D_QUEUED) {
@@ -828,7 +828,7 @@ static void pace(snmp_collector *c)
     while (c->next_start < c->ndevs && c->devs[c->next_start]->phase != D_QUEUED)
         c->next_start++; /* late ones, still busy from the last cycle */
     if (c->next_start < c->ndevs && !c->pace_timer)
-        c->pace_timer = ev_loop_after(c->loop, ev_snmp_pace_wait_ms(&c->pace), on_pace, c);
+        c->pace_timer = ev_loop_after(c->loop, ev_pace_wait_ms(&c->pace), on_pace, c);
 }
 
 static void snmp_poll(ev_collector *base, int64_t ts_ns)
@@ -838,7 +838,7 @@ static void snmp_poll(ev_collector *base, int64_t ts_ns)
     for (size_t i = 0; i < c->ndevs; i++)
         due += enqueue(c->devs[i], ts_ns);
     c->next_start = 0;
-    ev_snmp_pace_begin(&c->pace, due, c->cfg->interval_ms, ev_now_us());
+    ev_pace_begin(&c->pace, due, c->cfg->interval_ms, EV_SNMP_PACE_TICK_MS, ev_now_us());
     pace(c);
 }
 

@@ -8,9 +8,9 @@
  *                   asynchronous SNMPv3 engine-ID discovery, error texts.
  *   snmp_walk.c     the request plan: scalars by GET, columns together by
  *                   GETBULK (GETNEXT for v1), answers into an ev_rowset.
- *   snmp_pace.c     the token bucket that spreads a cycle's device starts.
  *   snmp_slot.c     rowsets and walks lent to devices while they are polled.
  *
+ * Starts are paced by pace.c (pace.h), which the Modbus collector shares.
  * Nothing here is visible outside collectors/snmp*.c.
  */
 #ifndef EVMON_SNMP_INT_H
@@ -32,7 +32,11 @@
 
 #include "agent/config.h"
 #include "agent/profile.h"
+#include "collectors/pace.h"
 
+/* Starts (pace.c) in rounds 1 ms apart: a datagram each, 0.5 ms apart at
+ * the minimum rate (docs/PERFORMANCE.md). */
+#define EV_SNMP_PACE_TICK_MS 1
 /* Rows kept per column and poll; more is an agent gone wrong. */
 #define EV_SNMP_MAX_ROWS 4096
 /* Scalars asked per GET before any tooBig shrinks it. */
@@ -40,29 +44,6 @@
 /* What one more request costs, counted in varbinds, when the first GETBULK
  * is planned from the columns' lengths (snmp_walk.c). */
 #define EV_SNMP_REQUEST_COST 8
-
-/* ---- snmp_pace.c ---- */
-
-/* A cycle's starts are spread over interval / EV_SNMP_SPREAD_DIV, at no
- * fewer than EV_SNMP_MIN_RATE devices a second; the bucket holds at most
- * EV_SNMP_PACE_DEPTH_MS worth of starts (docs/PERFORMANCE.md). */
-#define EV_SNMP_SPREAD_DIV 4
-#define EV_SNMP_MIN_RATE 2000.0
-#define EV_SNMP_PACE_DEPTH_MS 4
-
-typedef struct {
-    double per_us;  /* starts per microsecond */
-    double depth;   /* most starts the bucket holds */
-    double credit;  /* starts allowed now */
-    uint64_t last_us;
-} ev_snmp_pace;
-
-/* A new cycle of ndue devices, every interval_ms; one start is allowed now. */
-void ev_snmp_pace_begin(ev_snmp_pace *p, size_t ndue, unsigned interval_ms, uint64_t now_us);
-/* How many of `want` devices may start at now_us (taken from the bucket). */
-size_t ev_snmp_pace_take(ev_snmp_pace *p, uint64_t now_us, size_t want);
-/* Milliseconds (>= 1) until the next start is allowed; 0 if one is now. */
-uint64_t ev_snmp_pace_wait_ms(const ev_snmp_pace *p);
 
 /* ---- snmp_session.c ---- */
 

@@ -6,7 +6,7 @@
  * kept per device they were most of the agent's memory at fleet scale
  * (docs/PERFORMANCE.md). But a device needs them only from its first
  * request to its points, a few milliseconds when it answers, and with the
- * cycle's starts spread (snmp_pace.c) only a few hundred devices are in
+ * cycle's starts spread (pace.c) only a few hundred devices are in
  * flight at once out of 10,000. So the collector takes a slot for the
  * device's profile when a poll starts and puts it back when the points are
  * made; slots are kept on a free list per profile, so steady polling reuses

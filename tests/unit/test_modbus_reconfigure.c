@@ -10,6 +10,11 @@
  *     old config; a changed one sharing the kept device's connection is
  *     taken off it without disturbing the other;
  *   - prepare + abort leaves the running set as it was;
+ *   - poll() marks devices due and the pacer (collectors/pace.c) starts
+ *     them: a reload between the two reports a removed or changed queued
+ *     device at once, with no request sent, and the pacer still starts a
+ *     kept one; a device still queued at the next poll is late; free()
+ *     with devices queued cancels the pacer's timer;
  *   - a device removed while its serial worker runs its request is freed
  *     when the request comes back (ASan/valgrind see no leak or misuse);
  *   - each result carries the device's error counters: a timeout, and a
@@ -179,6 +184,102 @@ static void prepare_abort_keeps_running_set(void **state)
     ev_collector_free(c);
 }
 
+/* poll() starts the first device now and leaves the others queued for the
+ * pacer's timer; the loop does not run before the reload here. */
+static void reload_with_queued_devices(void **state)
+{
+    fixture *f = *state;
+    fx_sink s = {0};
+    ev_device_cfg a = fx_modbus_dev(&f->x, "q-a", "one", 1, 300), d = fx_modbus_dev(&f->x, "q-d", "one", 4, 300),
+                  b = fx_modbus_dev(&f->x, "q-b", "one", 2, 300), x = fx_modbus_dev(&f->x, "q-x", "one", 3, 300);
+    const ev_device_cfg *devs[] = {&a, &d, &b, &x}; /* the leaving ones last: surely still queued */
+    ev_collector *c = ev_modbus_collector_new(f->x.loop, &f->x.cfg, devs, 4, fx_sink_record, &s);
+    assert_non_null(c);
+    ev_collector_poll(c, ev_wall_ns());
+    assert_int_equal(ev_collector_busy(c), 4); /* due: counted busy before they start */
+
+    ev_device_cfg a2 = fx_modbus_dev(&f->x, "q-a", "one", 1, 300), d2 = fx_modbus_dev(&f->x, "q-d", "one", 4, 300),
+                  x2 = fx_modbus_dev(&f->x, "q-x", "one", 5, 300); /* q-b gone, q-x changed */
+    d2.rack = "r07";
+    const ev_device_cfg *devs2[] = {&d2, &x2, &a2}; /* q-d moves ahead of where the pacer was */
+    assert_int_equal(ev_collector_reconfigure(c, &f->x.cfg2, devs2, 3), 0);
+    assert_int_equal(s.n, 2); /* abandoned at once, under their old config, nothing sent */
+    assert_ptr_equal(s.r[0].dev, &b);
+    assert_string_equal(s.r[0].error, "poll abandoned: device removed by a configuration reload");
+    assert_ptr_equal(s.r[1].dev, &x);
+    assert_string_equal(s.r[1].error, "poll abandoned: device changed by a configuration reload");
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s.r[i].status, EV_POLL_ERROR);
+        assert_int_equal(s.r[i].requests, 0);
+        assert_true(s.r[i].has_counters);
+    }
+    assert_int_equal(ev_collector_busy(c), 2); /* q-a, and q-d still queued or started since */
+
+    assert_true(fx_run_until_idle(f->x.loop, c, 3000)); /* the pacer starts q-d on the new set */
+    assert_int_equal(s.n, 4);
+    bool saw_a = false, saw_d = false;
+    for (int i = 2; i < 4; i++) {
+        assert_int_equal(s.r[i].status, EV_POLL_TIMEOUT);
+        assert_int_equal(s.r[i].requests, 1);
+        assert_string_equal(s.r[i].error, "FC3 10 x1: timeout after 1 try (300 ms)");
+        saw_a |= s.r[i].dev == &a2;
+        saw_d |= s.r[i].dev == &d2;
+    }
+    assert_true(saw_a && saw_d);
+    assert_int_equal(accept_all(f), 1); /* one connection for all the unit ids */
+    ev_modbus_stats st;
+    ev_modbus_collector_stats(c, "q-d", &st);
+    assert_int_equal(st.polls, 1);
+    assert_int_equal(st.timeouts_req, 1);
+    ev_collector_free(c);
+}
+
+/* Late: still busy, or still waiting for the pacer, at the next poll. */
+static void queued_at_the_next_poll_is_late(void **state)
+{
+    fixture *f = *state;
+    fx_sink s = {0};
+    ev_device_cfg a = fx_modbus_dev(&f->x, "l-a", "one", 1, 300), b = fx_modbus_dev(&f->x, "l-b", "one", 2, 300),
+                  x = fx_modbus_dev(&f->x, "l-x", "one", 3, 300);
+    const ev_device_cfg *devs[] = {&a, &b, &x};
+    ev_collector *c = ev_modbus_collector_new(f->x.loop, &f->x.cfg, devs, 3, fx_sink_record, &s);
+    assert_non_null(c);
+    ev_collector_poll(c, ev_wall_ns());
+    ev_collector_poll(c, ev_wall_ns()); /* before the loop ran: l-x is surely still queued */
+    ev_modbus_stats st;
+    ev_modbus_collector_stats(c, NULL, &st);
+    assert_int_equal(st.polls, 3);
+    assert_int_equal(st.late, 3);
+    ev_modbus_collector_stats(c, "l-x", &st);
+    assert_int_equal(st.polls, 1);
+    assert_int_equal(st.late, 1);
+    assert_int_equal(ev_collector_busy(c), 3);
+    assert_true(fx_run_until_idle(f->x.loop, c, 3000));
+    assert_int_equal(s.n, 3); /* one poll each, the first cycle's */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s.r[i].status, EV_POLL_TIMEOUT);
+    ev_collector_free(c);
+}
+
+/* free() with devices queued: the pacer's timer must not fire on freed
+ * memory (ASan and valgrind would see it). */
+static void free_with_devices_queued(void **state)
+{
+    fixture *f = *state;
+    fx_sink s = {0};
+    ev_device_cfg a = fx_modbus_dev(&f->x, "f-a", "one", 1, 300), b = fx_modbus_dev(&f->x, "f-b", "one", 2, 300),
+                  x = fx_modbus_dev(&f->x, "f-x", "one", 3, 300);
+    const ev_device_cfg *devs[] = {&a, &b, &x};
+    ev_collector *c = ev_modbus_collector_new(f->x.loop, &f->x.cfg, devs, 3, fx_sink_record, &s);
+    assert_non_null(c);
+    ev_collector_poll(c, ev_wall_ns());
+    ev_collector_free(c);
+    uint64_t end = ev_now_ms() + 30;
+    while (ev_now_ms() < end)
+        ev_loop_once(f->x.loop, 10); /* past the pacer's next tick */
+    assert_int_equal(s.n, 0);
+}
+
 /* A serial line whose far end never answers: the pty's master side. */
 static int open_pty(char *path, size_t len)
 {
@@ -280,6 +381,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(kept_removed_changed_added, setup, teardown),
         cmocka_unit_test_setup_teardown(profile_change_is_a_change, setup, teardown),
         cmocka_unit_test_setup_teardown(prepare_abort_keeps_running_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(reload_with_queued_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(queued_at_the_next_poll_is_late, setup, teardown),
+        cmocka_unit_test_setup_teardown(free_with_devices_queued, setup, teardown),
         cmocka_unit_test_setup_teardown(removed_while_serial_worker_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(crc_error_counted, setup, teardown),
     };
