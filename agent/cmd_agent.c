@@ -343,22 +343,6 @@ static void on_signal(ev_loop *l, int fd, int events, void *ud)
     }
 }
 
-static int open_signals(agent *a)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return -1;
-    signal(SIGPIPE, SIG_IGN);
-    a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (a->sigfd < 0)
-        return -1;
-    return ev_loop_watch(a->loop, a->sigfd, EV_READ, on_signal, a);
-}
-
 static int open_outputs(agent *a)
 {
     if (a->cfg->influx.enabled) {
@@ -407,7 +391,7 @@ static int start(agent *a, const char *path)
     a->loop = ev_loop_new();
     a->health = ev_batch_new();
     a->devices = calloc(a->cfg->ndevices ? a->cfg->ndevices : 1, sizeof *a->devices);
-    if (!a->loop || !a->health || !a->devices || open_signals(a) < 0) {
+    if (!a->loop || !a->health || !a->devices || (a->sigfd = ev_loop_watch_signals(a->loop, on_signal, a)) < 0) {
         ev_err("agent: cannot start: %s", strerror(errno));
         return -1;
     }

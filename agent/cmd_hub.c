@@ -99,25 +99,6 @@ static void on_signal(ev_loop *l, int fd, int events, void *ud)
     }
 }
 
-static int open_signals(hub_run *r)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-        return -1;
-    signal(SIGPIPE, SIG_IGN);
-    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0 || ev_loop_watch(r->loop, fd, EV_READ, on_signal, r) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* systemd's watchdog (WatchdogSec= in evmon-hub.service): pinged from a
  * loop timer, so a stuck loop stops the pings. */
 static void on_watchdog(ev_loop *l, uint64_t id, void *ud)
@@ -131,7 +112,7 @@ static void on_watchdog(ev_loop *l, uint64_t id, void *ud)
 static int run(ev_hub_config **cfgp)
 {
     hub_run r = {.loop = ev_loop_new(), .cfg = *cfgp};
-    int sigfd = r.loop ? open_signals(&r) : -1;
+    int sigfd = r.loop ? ev_loop_watch_signals(r.loop, on_signal, &r) : -1;
     r.hub = sigfd >= 0 ? ev_hub_new(r.cfg, r.loop) : NULL;
     if (!r.hub) {
         if (sigfd < 0)

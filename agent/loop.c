@@ -13,13 +13,18 @@
  * the fd callbacks, then run every timer that was due when the pass
  * started (timers added by those callbacks wait for the next pass, so a
  * zero-delay timer that re-arms itself cannot starve the sockets).
+ *
+ * The daemons (agent, hub) take their signals as one more descriptor on the
+ * loop (ev_loop_watch_signals: a signalfd), so no handler state exists.
  */
 #include "agent/loop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -369,4 +374,23 @@ void ev_loop_stop(ev_loop *l)
 bool ev_loop_stopped(const ev_loop *l)
 {
     return l->stopped;
+}
+
+int ev_loop_watch_signals(ev_loop *l, ev_fd_fn fn, void *ud)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0 || ev_loop_watch(l, fd, EV_READ, fn, ud) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
 }

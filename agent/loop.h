@@ -29,6 +29,11 @@ void ev_loop_free(ev_loop *l);
 int ev_loop_watch(ev_loop *l, int fd, int events, ev_fd_fn fn, void *ud);
 void ev_loop_unwatch(ev_loop *l, int fd);
 
+/* A daemon's signals on the loop: block SIGTERM, SIGINT and SIGHUP, take
+ * them from a signalfd watched for reading (fn reads its siginfo), and
+ * ignore SIGPIPE. The descriptor (the caller closes it), or -1. */
+int ev_loop_watch_signals(ev_loop *l, ev_fd_fn fn, void *ud);
+
 /* Run fn once at now + ms. Returns a timer id (never 0). */
 uint64_t ev_loop_after(ev_loop *l, uint64_t ms, ev_timer_fn fn, void *ud);
 /* Cancel a pending timer; harmless if it already ran or id is 0. */
