@@ -234,16 +234,28 @@ static void reload_with_queued_devices(void **state)
     ev_collector_free(c);
 }
 
+/* Three devices named name[0..2] behind the silent gateway (unit ids
+ * 1..3; d[] and the names must outlive the collector) and a collector on
+ * them. */
+static ev_collector *three_on_one_gateway(fixture *f, const char *const name[3], ev_device_cfg d[3], fx_sink *s)
+{
+    const ev_device_cfg *devs[3];
+    for (int i = 0; i < 3; i++) {
+        d[i] = fx_modbus_dev(&f->x, name[i], "one", (unsigned)i + 1, 300);
+        devs[i] = &d[i];
+    }
+    ev_collector *c = ev_modbus_collector_new(f->x.loop, &f->x.cfg, devs, 3, fx_sink_record, s);
+    assert_non_null(c);
+    return c;
+}
+
 /* Late: still busy, or still waiting for the pacer, at the next poll. */
 static void queued_at_the_next_poll_is_late(void **state)
 {
     fixture *f = *state;
     fx_sink s = {0};
-    ev_device_cfg a = fx_modbus_dev(&f->x, "l-a", "one", 1, 300), b = fx_modbus_dev(&f->x, "l-b", "one", 2, 300),
-                  x = fx_modbus_dev(&f->x, "l-x", "one", 3, 300);
-    const ev_device_cfg *devs[] = {&a, &b, &x};
-    ev_collector *c = ev_modbus_collector_new(f->x.loop, &f->x.cfg, devs, 3, fx_sink_record, &s);
-    assert_non_null(c);
+    ev_device_cfg d[3];
+    ev_collector *c = three_on_one_gateway(f, (const char *const[]){"l-a", "l-b", "l-x"}, d, &s);
     ev_collector_poll(c, ev_wall_ns());
     ev_collector_poll(c, ev_wall_ns()); /* before the loop ran: l-x is surely still queued */
     ev_modbus_stats st;
@@ -267,11 +279,8 @@ static void free_with_devices_queued(void **state)
 {
     fixture *f = *state;
     fx_sink s = {0};
-    ev_device_cfg a = fx_modbus_dev(&f->x, "f-a", "one", 1, 300), b = fx_modbus_dev(&f->x, "f-b", "one", 2, 300),
-                  x = fx_modbus_dev(&f->x, "f-x", "one", 3, 300);
-    const ev_device_cfg *devs[] = {&a, &b, &x};
-    ev_collector *c = ev_modbus_collector_new(f->x.loop, &f->x.cfg, devs, 3, fx_sink_record, &s);
-    assert_non_null(c);
+    ev_device_cfg d[3];
+    ev_collector *c = three_on_one_gateway(f, (const char *const[]){"f-a", "f-b", "f-x"}, d, &s);
     ev_collector_poll(c, ev_wall_ns());
     ev_collector_free(c);
     uint64_t end = ev_now_ms() + 30;
